@@ -1,0 +1,31 @@
+# Shared compile settings for every Tandem target.
+add_library(tandem_build_flags INTERFACE)
+target_compile_options(tandem_build_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${TANDEM_WERROR}>:-Werror>)
+if(TANDEM_SANITIZE)
+  target_compile_options(tandem_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(tandem_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# tandem_add_module(NAME DEPS ...): a static library from src/tandem/NAME/*.cpp,
+# included as <tandem/NAME/header.h>.
+function(tandem_add_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  add_library(tandem_${name} STATIC ${sources})
+  target_include_directories(tandem_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(tandem_${name} PUBLIC tandem_build_flags ${ARG_DEPS})
+endfunction()
+
+# tandem_add_test(MODULE DEPS ...): one GoogleTest binary per module from tests/MODULE/*.cpp.
+function(tandem_add_test module)
+  cmake_parse_arguments(ARG "" "" "DEPS;LABELS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  add_executable(test_${module} ${sources})
+  target_link_libraries(test_${module} PRIVATE tandem_${module} tandem_test_support ${ARG_DEPS}
+                        GTest::gtest GTest::gmock GTest::gtest_main)
+  set(labels ${module} ${ARG_LABELS})
+  gtest_discover_tests(test_${module} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+endfunction()
