@@ -1,0 +1,50 @@
+// Shared plumbing for the `tandem` subcommands: global options, exit codes, and the helpers every
+// subcommand uses to load configuration and report errors. Subcommands live in cmd_*.cpp and
+// stay thin: parsing and printing here, logic in src/tandem/<module>.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "tandem/core/config.h"
+#include "tandem/core/error.h"
+
+namespace tandem::cli {
+
+// Process exit codes (documented in docs/cli.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitTaskFailed = 1,  // The task or operation ran and failed.
+  kExitUsage = 2,       // Bad command line.
+  kExitConfig = 3,      // Bad or incomplete configuration.
+  kExitRefused = 4,     // Refused by policy (privacy, approval, sandbox).
+};
+
+// Options shared by every subcommand, filled by CLI11 before a callback runs.
+struct GlobalOptions {
+  std::string config_path;  // --config
+  std::string log_level;    // --log-level (overrides the configuration)
+  std::string log_format;   // --log-format text|json
+};
+
+// What a subcommand callback reports back to main().
+struct CommandState {
+  GlobalOptions global;
+  int exit_code = kExitOk;
+};
+
+// Loads the configuration honouring --config and initialises logging. On failure prints the
+// error and sets state.exit_code to kExitConfig.
+std::optional<Config> LoadConfigOrReport(CommandState& state);
+
+// Prints "error: <message>" to stderr and returns `code` for the caller to store.
+int ReportError(const Error& error, int code);
+
+// The exit code that fits an error's kind (policy refusals 4, configuration 3, otherwise 1).
+int ExitCodeFor(const Error& error);
+
+// Each cmd_*.cpp registers its subcommand(s) on the root app.
+void AddConfigCommands(CLI::App& app, CommandState& state);
+
+}  // namespace tandem::cli
