@@ -2,7 +2,7 @@
 add_library(tandem_build_flags INTERFACE)
 target_compile_options(tandem_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${TANDEM_WERROR}>:-Werror>)
 if(TANDEM_SANITIZE)
   target_compile_options(tandem_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
