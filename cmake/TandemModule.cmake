@@ -29,3 +29,16 @@ function(tandem_add_test module)
   set(labels ${module} ${ARG_LABELS})
   gtest_discover_tests(test_${module} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# tandem_embed_file(TARGET SYMBOL FILE): compiles FILE's text into TARGET as
+# `extern const std::string_view tandem::embedded::SYMBOL`, so the binary needs no data folder.
+function(tandem_embed_file target symbol file)
+  set(output ${CMAKE_CURRENT_BINARY_DIR}/embedded_${symbol}.cpp)
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DINPUT=${file} -DOUTPUT=${output} -DSYMBOL=${symbol}
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    DEPENDS ${file} ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    COMMENT "Embedding ${file}")
+  target_sources(${target} PRIVATE ${output})
+endfunction()
