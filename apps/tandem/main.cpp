@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 
   AddConfigCommands(app, state);
+  AddRunCommands(app, state);
+  AddTasksCommands(app, state);
 
   try {
     app.parse(argc, argv);
