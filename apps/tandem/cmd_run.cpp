@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "tandem/agent/agent.h"
 #include "tandem/core/cancellation.h"
+#include "tandem/core/id.h"
 #include "tandem/llm/openai_client.h"
 #include "tandem/tools/file_tools.h"
 
@@ -82,13 +83,15 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, const std::string& p
     return std::unexpected(Error(ErrorCode::kFailedPrecondition, key.error().message()));
   }
   Result<llm::PriceCatalog> prices = llm::PriceCatalog::Load(runtime->config);
-  if (!prices) return std::unexpected(Error(ErrorCode::kFailedPrecondition, prices.error().message()));
+  if (!prices)
+    return std::unexpected(Error(ErrorCode::kFailedPrecondition, prices.error().message()));
   runtime->prices = std::move(*prices);
   auto store = store::TaskStore::Open(runtime->config.home / "tandem.db");
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
   auto client = llm::MakeOpenAiClient(runtime->config, **provider);
-  if (!client) return std::unexpected(Error(ErrorCode::kFailedPrecondition, client.error().message()));
+  if (!client)
+    return std::unexpected(Error(ErrorCode::kFailedPrecondition, client.error().message()));
   runtime->models = std::make_unique<agent::SingleProviderAccess>(
       std::move(*client), **provider, &runtime->prices, runtime->store.get(), &SystemClock());
   if (Status registered = tools::RegisterFileTools(runtime->registry); !registered) {
@@ -143,7 +146,7 @@ void RunCommand(CommandState& state, const RunFlags& flags) {
   std::filesystem::path workspace = flags.workspace.empty()
                                         ? (*runtime)->config.home / "workspaces" / task_id
                                         : std::filesystem::path(flags.workspace);
-  Result<store::TaskRecord> task = creator.Create(flags.goal, workspace, options);
+  Result<store::TaskRecord> task = creator.Create(flags.goal, workspace, options, task_id);
   if (!task) {
     state.exit_code = ReportError(task.error(), ExitCodeFor(task.error()));
     return;

@@ -35,7 +35,8 @@ ordered_json StepJson(const store::StepRecord& step) {
   return {{"seq", step.seq},
           {"status", store::StepStatusName(step.status)},
           {"thoughts", step.thoughts},
-          {"tool_call", {{"id", step.tool_call_id}, {"name", step.tool_name}, {"arguments", arguments}}},
+          {"tool_call",
+           {{"id", step.tool_call_id}, {"name", step.tool_name}, {"arguments", arguments}}},
           {"result", step.result},
           {"is_error", step.result_is_error},
           {"prompt_tokens", step.prompt_tokens},
@@ -68,7 +69,8 @@ void ListCommand(CommandState& state, const TasksFlags& flags) {
   }
   if (flags.json) {
     ordered_json out = ordered_json::array();
-    for (const store::TaskRecord& task : *tasks) out.push_back(TaskJson(task));
+    for (const store::TaskRecord& task : *tasks)
+      out.push_back(TaskJson(task));
     fmt::print("{}\n", Dump(out));
     return;
   }
@@ -105,11 +107,13 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
   }
   ordered_json out = TaskJson(**task);
   out["steps"] = ordered_json::array();
-  for (const store::StepRecord& step : *steps) out["steps"].push_back(StepJson(step));
+  for (const store::StepRecord& step : *steps)
+    out["steps"].push_back(StepJson(step));
   out["artifacts"] = ordered_json::array();
   for (const store::ArtifactRecord& artifact : *artifacts) {
-    out["artifacts"].push_back(
-        {{"path", artifact.path}, {"size_bytes", artifact.size_bytes}, {"step", artifact.step_seq}});
+    out["artifacts"].push_back({{"path", artifact.path},
+                                {"size_bytes", artifact.size_bytes},
+                                {"step", artifact.step_seq}});
   }
   int64_t prompt = 0, completion = 0;
   double cost = 0;
@@ -139,7 +143,8 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
     fmt::print("step {} [{}] {} {}\n", step.seq, store::StepStatusName(step.status), step.tool_name,
                step.tool_arguments);
     if (!step.result.empty()) {
-      std::string result = step.result.size() > 300 ? step.result.substr(0, 300) + "..." : step.result;
+      std::string result =
+          step.result.size() > 300 ? step.result.substr(0, 300) + "..." : step.result;
       fmt::print("    -> {}\n", result);
     }
   }

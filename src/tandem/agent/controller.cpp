@@ -50,8 +50,8 @@ class Controller::Loop {
       llm::ChatRequest request{.messages = BuildMessages(task_, steps_, specs_, note),
                                .tools = specs_,
                                .tool_choice = "auto"};
-      Result<ModelAnswer> answer =
-          deps_.models->Call(request, {.task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel});
+      Result<ModelAnswer> answer = deps_.models->Call(
+          request, {.task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel});
       if (!answer) {
         if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
           return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
@@ -81,10 +81,11 @@ class Controller::Loop {
   int64_t Now() const { return ToUnixMillis(deps_.clock->Now()); }
 
   void Emit(std::string type, json payload) {
-    store::EventRecord event{.task_id = task_.id,
-                             .type = std::move(type),
-                             .payload = payload.dump(-1, ' ', false, json::error_handler_t::replace),
-                             .created_at_ms = Now()};
+    store::EventRecord event{
+        .task_id = task_.id,
+        .type = std::move(type),
+        .payload = payload.dump(-1, ' ', false, json::error_handler_t::replace),
+        .created_at_ms = Now()};
     Result<int64_t> id = deps_.store->AppendEvent(event);
     if (!id) return;  // Events are a record of progress; losing one must not stop the task.
     event.id = *id;
@@ -105,7 +106,9 @@ class Controller::Loop {
                        static_cast<int64_t>(steps_.size())};
   }
 
-  Result<TaskOutcome> Fail(const Error& error) { return Stop(TaskStatus::kFailed, error.message()); }
+  Result<TaskOutcome> Fail(const Error& error) {
+    return Stop(TaskStatus::kFailed, error.message());
+  }
 
   // Turns the model's answer into a proposed step, or explains in `note` why it cannot.
   Result<StepRecord> Interpret(const ModelAnswer& answer, int64_t seq, std::string& note) {
@@ -135,28 +138,28 @@ class Controller::Loop {
         return MakeError(ErrorCode::kInvalidArgument, "{}", note);
       }
     }
-    json model_message = {{"content", message.content},
-                          {"tool_calls", json::array({{{"id", call.id},
-                                                       {"name", call.name},
-                                                       {"arguments", call.arguments}}})}};
+    json model_message = {
+        {"content", message.content},
+        {"tool_calls",
+         json::array({{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}}})}};
     const llm::Usage& usage = answer.response.usage;
-    return StepRecord{.task_id = task_.id,
-                      .seq = seq,
-                      .status = StepStatus::kProposed,
-                      .thoughts = message.content,
-                      .model_message = model_message.dump(-1, ' ', false,
-                                                          json::error_handler_t::replace),
-                      .tool_name = call.name,
-                      .tool_arguments = args.dump(),
-                      .tool_call_id = call.id,
-                      .idempotency_key = fmt::format("{}:{}", task_.id, seq),
-                      .prompt_tokens = usage.prompt_tokens,
-                      .completion_tokens = usage.completion_tokens,
-                      .cost_usd = answer.cost_usd.value_or(0),
-                      .provider = answer.provider,
-                      .zone = std::string(ZoneName(answer.zone)),
-                      .created_at_ms = Now(),
-                      .updated_at_ms = Now()};
+    return StepRecord{
+        .task_id = task_.id,
+        .seq = seq,
+        .status = StepStatus::kProposed,
+        .thoughts = message.content,
+        .model_message = model_message.dump(-1, ' ', false, json::error_handler_t::replace),
+        .tool_name = call.name,
+        .tool_arguments = args.dump(),
+        .tool_call_id = call.id,
+        .idempotency_key = fmt::format("{}:{}", task_.id, seq),
+        .prompt_tokens = usage.prompt_tokens,
+        .completion_tokens = usage.completion_tokens,
+        .cost_usd = answer.cost_usd.value_or(0),
+        .provider = answer.provider,
+        .zone = std::string(ZoneName(answer.zone)),
+        .created_at_ms = Now(),
+        .updated_at_ms = Now()};
   }
 
   Status Save(StepRecord& step, StepStatus status) {
@@ -213,11 +216,12 @@ class Controller::Loop {
     for (const std::string& path : result.paths_written) {
       std::error_code ec;
       auto size = std::filesystem::file_size(std::filesystem::path(task_.workspace) / path, ec);
-      Status artifact = deps_.store->SaveArtifact({.task_id = task_.id,
-                                                   .path = path,
-                                                   .size_bytes = ec ? 0 : static_cast<int64_t>(size),
-                                                   .step_seq = step.seq,
-                                                   .created_at_ms = Now()});
+      Status artifact =
+          deps_.store->SaveArtifact({.task_id = task_.id,
+                                     .path = path,
+                                     .size_bytes = ec ? 0 : static_cast<int64_t>(size),
+                                     .step_seq = step.seq,
+                                     .created_at_ms = Now()});
       if (!artifact) return artifact;
     }
     Emit("step_done", {{"step", step.seq},
@@ -263,7 +267,7 @@ Controller::Controller(ControllerDeps deps) : deps_(deps) {}
 
 Result<store::TaskRecord> Controller::Create(const std::string& goal,
                                              const std::filesystem::path& workspace,
-                                             const RunOptions& options) {
+                                             const RunOptions& options, std::string id) {
   if (goal.empty()) return MakeError(ErrorCode::kInvalidArgument, "the goal is empty");
   std::error_code ec;
   std::filesystem::create_directories(workspace, ec);
@@ -271,7 +275,7 @@ Result<store::TaskRecord> Controller::Create(const std::string& goal,
     return MakeError(ErrorCode::kUnavailable, "cannot create workspace {}: {}", workspace.string(),
                      ec.message());
   }
-  TaskRecord task{.id = NewId(deps_.clock->Now()),
+  TaskRecord task{.id = id.empty() ? NewId(deps_.clock->Now()) : std::move(id),
                   .goal = goal,
                   .status = TaskStatus::kPending,
                   .workspace = std::filesystem::canonical(workspace, ec).string(),

@@ -36,11 +36,11 @@ class EventSink {
 };
 
 struct ControllerDeps {
-  store::TaskStore* store = nullptr;     // Required.
-  ModelAccess* models = nullptr;         // Required.
+  store::TaskStore* store = nullptr;       // Required.
+  ModelAccess* models = nullptr;           // Required.
   const tools::Registry* tools = nullptr;  // Required.
   Clock* clock = &SystemClock();
-  EventSink* events = nullptr;           // Optional.
+  EventSink* events = nullptr;                // Optional.
   const CancellationToken* cancel = nullptr;  // Optional: stops the loop at the next safe point.
 };
 
@@ -49,10 +49,11 @@ class Controller {
  public:
   explicit Controller(ControllerDeps deps);
 
-  // Records a new task for `goal` with `workspace` (created if missing). Fails with
-  // kInvalidArgument for an empty goal, kUnavailable if the workspace cannot be created.
+  // Records a new task for `goal` with `workspace` (created if missing), using `id` if given
+  // (from NewId) or a new id. Fails with kInvalidArgument for an empty goal, kUnavailable if the
+  // workspace cannot be created.
   Result<store::TaskRecord> Create(const std::string& goal, const std::filesystem::path& workspace,
-                                   const RunOptions& options);
+                                   const RunOptions& options, std::string id = "");
 
   // Runs (or continues) a task from its last committed step. A step whose tool call had started
   // but not been recorded as done is never re-run unless its tool only reads.

@@ -5,8 +5,7 @@
 namespace tandem::agent {
 
 SingleProviderAccess::SingleProviderAccess(std::unique_ptr<llm::ChatModel> model,
-                                           ProviderConfig provider,
-                                           const llm::PriceCatalog* prices,
+                                           ProviderConfig provider, const llm::PriceCatalog* prices,
                                            store::TaskStore* store, Clock* clock)
     : model_(std::move(model)),
       provider_(std::move(provider)),
@@ -18,9 +17,8 @@ Result<ModelAnswer> SingleProviderAccess::Call(const llm::ChatRequest& request,
                                                const CallContext& context) {
   auto started = clock_->Monotonic();
   Result<llm::ChatResponse> response = model_->Chat(request, {.cancel = context.cancel});
-  int64_t latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           clock_->Monotonic() - started)
-                           .count();
+  int64_t latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
   store::LedgerRow row{.task_id = context.task_id,
                        .step_seq = context.step_seq,
                        .provider = provider_.name,

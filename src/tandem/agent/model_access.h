@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/config.h"
 #include "tandem/llm/chat_model.h"
 #include "tandem/llm/price_catalog.h"

@@ -45,8 +45,10 @@ std::vector<llm::Message> BuildMessages(const store::TaskRecord& task,
   messages.push_back(llm::Message::User(fmt::format("Goal: {}", task.goal)));
   for (const store::StepRecord& step : steps) {
     if (step.status != store::StepStatus::kDone) continue;
-    llm::Message call{llm::Role::kAssistant, step.thoughts,
-                      {{CallIdOf(step), step.tool_name, step.tool_arguments}}, ""};
+    llm::Message call{llm::Role::kAssistant,
+                      step.thoughts,
+                      {{CallIdOf(step), step.tool_name, step.tool_arguments}},
+                      ""};
     messages.push_back(std::move(call));
     messages.push_back(llm::Message::ToolResult(CallIdOf(step), step.result));
   }
