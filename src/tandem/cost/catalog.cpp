@@ -376,6 +376,12 @@ Result<InstanceCatalog> InstanceCatalog::FromToml(std::string_view text,
   if (Status status = catalog.ApplyOverrides(root, ""); !status) {
     return std::unexpected(status.error());
   }
+  if (catalog.instances_.empty() || catalog.local_.empty() || catalog.hardware_.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "{}: a catalog needs at least one entry in [instances], [local] and "
+                     "[throughput]",
+                     source_name);
+  }
   return catalog;
 }
 

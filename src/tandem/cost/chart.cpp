@@ -14,7 +14,7 @@ namespace {
 constexpr double kWidth = 900;
 constexpr double kHeight = 540;
 constexpr double kLeft = 80;
-constexpr double kRight = 290;  // Room for the legend.
+constexpr double kRight = 320;  // Room for the legend.
 constexpr double kTop = 50;
 constexpr double kBottom = 60;
 constexpr double kPlotW = kWidth - kLeft - kRight;
@@ -55,6 +55,16 @@ double NiceStep(double raw) {
   return 10 * magnitude;
 }
 
+// Whole dollars unless the step is below a dollar.
+std::string AxisUsd(double usd, double step) {
+  return step >= 1 ? fmt::format("${:.0f}", usd) : fmt::format("${:.2f}", usd);
+}
+
+std::string Shorten(std::string text, size_t width) {
+  if (text.size() > width) text = text.substr(0, width - 3) + "...";
+  return text;
+}
+
 struct Scale {
   double y_max;
   double X(double hours) const { return kLeft + hours / 24 * kPlotW; }
@@ -68,7 +78,7 @@ std::string Axes(const Scale& scale, double step) {
     out += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e0e0e0\"/>\n"
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"12\">{}</text>\n",
-        kLeft, y, kLeft + kPlotW, y, kLeft - 8, y + 4, Escape(FormatUsd(usd)));
+        kLeft, y, kLeft + kPlotW, y, kLeft - 8, y + 4, Escape(AxisUsd(usd, step)));
   }
   for (int hours = 0; hours <= 24; hours += 2) {
     double x = scale.X(hours);
@@ -112,8 +122,9 @@ std::string RenderChartSvg(const Plan& plan) {
       "stroke-dasharray=\"4 4\"/>\n<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\" "
       "font-size=\"11\">workload: {4} h/day</text>\n",
       now_x, kTop, kTop + kPlotH, kTop - 6, Escape(FormatNumber(w.hours_per_day)));
-  double legend_y = kTop + 10;
-  for (size_t i = 0; i < plan.options.size(); ++i) {
+  double legend_y = kTop + 10 + 36 * static_cast<double>(plan.options.size() - 1);
+  // Drawn last to first so the local line stays on top of the hybrid it often overlaps.
+  for (size_t i = plan.options.size(); i-- > 0;) {
     const Option& option = plan.options[i];
     const char* colour = kColours[i % std::size(kColours)];
     bool dashed = !option.meets_workload || !option.privacy_ok;
@@ -128,25 +139,34 @@ std::string RenderChartSvg(const Plan& plan) {
         "stroke-width=\"2.5\"{4}/>\n<text x=\"{5:.1f}\" y=\"{6:.1f}\" font-size=\"12\">{7}</text>\n"
         "<text x=\"{5:.1f}\" y=\"{8:.1f}\" font-size=\"10\" fill=\"#555\">{9}</text>\n",
         legend_x, legend_y, legend_x + 24, colour, dashed ? " stroke-dasharray=\"8 4\"" : "",
-        legend_x + 30, legend_y + 4, Escape(option.name), legend_y + 17,
+        legend_x + 30, legend_y + 4, Escape(Shorten(option.name, 38)), legend_y + 17,
         Escape(fmt::format("{}{}: {}/month", OptionKindName(option.kind),
                            dashed ? " (excluded)" : "", FormatUsd(option.monthly_usd))));
-    legend_y += 36;
+    legend_y -= 36;
   }
   const Option& local = plan.options.front();
+  int marks = 0;
   for (const BreakEven& be : plan.break_evens) {
     if (!be.hours_per_day.at) continue;
+    // Alternate labels above and below the line so neighbouring marks stay readable.
+    double label_dy = marks++ % 2 == 0 ? -10 : 20;
     double x = scale.X(*be.hours_per_day.at);
     double y = scale.Y(local.vs_hours.At(*be.hours_per_day.at));
     out += fmt::format(
         "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"6\" fill=\"none\" stroke=\"#c00\" "
         "stroke-width=\"2\"/>\n<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#c00\">"
-        "break-even vs {}: {:.1f} h/day</text>\n",
-        x, y, x + 8, y - 8, Escape(be.name), *be.hours_per_day.at);
+        "{} {}: {:.1f} h/day</text>\n",
+        x, y, x + 4, y + label_dy,
+        be.kind == OptionKind::kCloudSpot  ? "spot"
+        : OptionKindName(be.kind) == "api" ? "api"
+                                           : "on-demand",
+        Escape(be.name), *be.hours_per_day.at);
   }
   out += fmt::format(
-      "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555\">Catalog as of {}. Dashed: cannot "
-      "carry the workload or would send sensitive work out of the local zone.</text>\n</svg>\n",
+      "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555\">Catalog as of {}. Circles: "
+      "break-even "
+      "of local. Dashed: cannot carry the workload or would send sensitive work out of the local "
+      "zone.</text>\n</svg>\n",
       kLeft, kHeight - 4, Escape(plan.catalog_as_of));
   return out;
 }

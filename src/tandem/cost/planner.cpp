@@ -330,7 +330,7 @@ Recommendation Recommend(const Plan& plan) {
     bool api = be.kind == OptionKind::kApi;
     const Crossing& crossing = api ? be.tokens_per_month : be.hours_per_day;
     rec.reasons.push_back(fmt::format(
-        "local {} is cheaper than {} {} {} (at {})", local.name, OptionKindName(be.kind), be.name,
+        "against {} {}, local {} is {} (at {})", OptionKindName(be.kind), be.name, local.name,
         DescribeCrossing(crossing, api ? Axis::kTokensPerMonth : Axis::kHoursPerDay),
         api ? FormatNumber(w.hours_per_day) + " h/day"
             : FormatTokens(w.tokens_per_month) + " tokens/month"));
@@ -341,20 +341,19 @@ Recommendation Recommend(const Plan& plan) {
 }  // namespace
 
 std::string DescribeCrossing(const Crossing& crossing, Axis axis) {
+  bool hours = axis == Axis::kHoursPerDay;
   auto value = [&](double x) {
-    return axis == Axis::kHoursPerDay ? fmt::format("{:.1f} h/day", x)
-                                      : FormatTokens(x) + " tokens/month";
+    return hours ? fmt::format("{:.1f} h/day", x) : FormatTokens(x) + " tokens/month";
   };
   switch (crossing.local_cheaper) {
     case LocalCheaper::kAbove:
-      return "above " + value(*crossing.at);
+      return "cheaper above " + value(*crossing.at);
     case LocalCheaper::kBelow:
-      return "below " + value(*crossing.at);
+      return "cheaper below " + value(*crossing.at);
     case LocalCheaper::kAlways:
-      return axis == Axis::kHoursPerDay ? "at any hours per day" : "at any volume both can carry";
+      return hours ? "cheaper at any hours per day" : "cheaper at any volume both can carry";
     case LocalCheaper::kNever:
-      return axis == Axis::kHoursPerDay ? "at no hours per day up to 24"
-                                        : "at no volume both can carry";
+      return hours ? "never cheaper up to 24 h/day" : "never cheaper at a volume both can carry";
   }
   return "";
 }

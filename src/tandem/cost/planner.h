@@ -114,7 +114,7 @@ LinearCost ApiCostVsTokens(const ApiOffer& api, double output_share);
 double SecondsPerToken(const Throughput& throughput, double output_share);
 
 enum class Axis { kHoursPerDay, kTokensPerMonth };
-// "above 5.2 h/day", "below 120M tokens/month", "at any hours per day"...
+// "cheaper above 5.2 h/day", "cheaper below 120M tokens/month", "never cheaper up to 24 h/day"...
 std::string DescribeCrossing(const Crossing& crossing, Axis axis);
 
 // Solves local(x) = other(x) over (lo, hi) and says on which side local is cheaper.

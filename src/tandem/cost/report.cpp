@@ -129,7 +129,7 @@ std::string RenderTable(const Plan& plan) {
                        FormatUsd(option.monthly_usd), FormatUsd(option.usd_per_million_tokens),
                        Cell(ThroughputCell(option), 17), LatencyCell(option));
     for (const std::string& note : option.notes) {
-      footnotes.push_back(fmt::format("{}: {}", option.name, note));
+      footnotes.push_back(fmt::format("{} {}: {}", OptionKindName(option.kind), option.name, note));
     }
   }
   if (!footnotes.empty()) {
@@ -139,13 +139,14 @@ std::string RenderTable(const Plan& plan) {
     for (const std::string& note : footnotes)
       out += "  - " + note + "\n";
   }
-  out += fmt::format("\nBreak-even: local {} is cheaper than\n", plan.options.front().name);
+  out += fmt::format("\nBreak-even of local {}:\n", plan.options.front().name);
   for (const BreakEven& be : plan.break_evens) {
-    out += fmt::format(
-        "  {} {}: {} (at {} tokens/month); {} (at {} h/day)\n", OptionKindName(be.kind), be.name,
-        DescribeCrossing(be.hours_per_day, Axis::kHoursPerDay), FormatTokens(w.tokens_per_month),
-        DescribeCrossing(be.tokens_per_month, Axis::kTokensPerMonth),
-        FormatNumber(w.hours_per_day));
+    out += fmt::format("  against {} {}: {} (at {} tokens/month); {} (at {} h/day)\n",
+                       OptionKindName(be.kind), be.name,
+                       DescribeCrossing(be.hours_per_day, Axis::kHoursPerDay),
+                       FormatTokens(w.tokens_per_month),
+                       DescribeCrossing(be.tokens_per_month, Axis::kTokensPerMonth),
+                       FormatNumber(w.hours_per_day));
   }
   out += fmt::format("\nRecommendation: {} ({})\n", plan.recommendation.name,
                      OptionKindName(plan.recommendation.kind));
