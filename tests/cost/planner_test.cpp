@@ -297,6 +297,15 @@ TEST_F(PlannerTest, HybridWinsWhenTheLocalShareIsCheapAndTheRestIsNot) {
   EXPECT_EQ(plan->recommendation.kind, OptionKind::kHybrid);
 }
 
+TEST_F(PlannerTest, AllSensitiveMakesTheHybridTheLocalMachineAlone) {
+  workload_.sensitive_share = 1;
+  Plan plan = MakeOrFail();
+  const Option& hybrid = Find(plan, OptionKind::kHybrid);
+  EXPECT_EQ(hybrid.name, "box");
+  EXPECT_NEAR(hybrid.monthly_usd, Find(plan, OptionKind::kLocal).monthly_usd, 1e-9);
+  EXPECT_THAT(hybrid.detail, HasSubstr("all tokens are sensitive"));
+}
+
 TEST_F(PlannerTest, UnknownNamesListTheValidChoices) {
   workload_.instance = "p9.huge";
   Result<Plan> plan = MakePlan(catalog_, workload_, apis_);

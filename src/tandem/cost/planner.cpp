@@ -469,7 +469,15 @@ Result<Plan> MakePlan(const InstanceCatalog& catalog, const Workload& w,
     if (a.meets_workload != b.meets_workload) return a.meets_workload;
     return a.monthly_usd < b.monthly_usd;
   });
-  plan.options.push_back(BuildHybrid(local_part, rests.front(), w));
+  if (rest_tokens > 0) {
+    plan.options.push_back(BuildHybrid(local_part, rests.front(), w));
+  } else {
+    // Everything is sensitive: the hybrid degenerates to the local machine alone.
+    Option all_local = local_part;
+    all_local.kind = OptionKind::kHybrid;
+    all_local.detail = "100% local on " + local_part.name + " (all tokens are sensitive)";
+    plan.options.push_back(std::move(all_local));
+  }
 
   for (Option& option : plan.options) {
     bool cloud = option.kind != OptionKind::kLocal && option.kind != OptionKind::kHybrid;
