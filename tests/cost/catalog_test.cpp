@@ -104,11 +104,50 @@ TEST(InstanceCatalogTest, ZeroLifetimeIsRejected) {
   EXPECT_THAT(catalog.error().message(), HasSubstr("must be greater than zero (got 0)"));
 }
 
-TEST(InstanceCatalogTest, OutOfRangeSharesAndDiscountsAreRejected) {
-  EXPECT_FALSE(Parse("[local.\"box\"]\nutilisation = 1.5\n"));
-  EXPECT_FALSE(Parse("[spot]\ndefault_discount = 1.0\n"));
-  EXPECT_FALSE(Parse("[spot]\ndiscount_min = 0.8\ndiscount_max = 0.6\n"));
-  EXPECT_FALSE(Parse("[throughput.\"hw\"]\n\"8b\" = { decode_tokens_per_s = 0 }\n"));
+// Applies `text` as overrides of the mini catalog (the path configuration takes).
+Status Override(const std::string& text) {
+  Result<InstanceCatalog> catalog = Parse("");
+  if (!catalog) return std::unexpected(catalog.error());
+  toml::table table = toml::parse(std::string_view(text), std::string_view("override.toml"));
+  return catalog->ApplyOverrides(table, "catalog");
+}
+
+TEST(InstanceCatalogTest, OutOfRangeValuesAreRejectedNamingKeyAndValue) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"[local.\"box\"]\nutilisation = 1.5", "greater than 0 and at most 1 (got 1.5)"},
+           Case{"[local.\"box\"]\nelectricity_usd_per_kwh = -0.1", "must not be negative"},
+           Case{"[local.\"box\"]\npurchase_usd = nan", "catalog.local.\"box\".purchase_usd"},
+           Case{"[instances.\"gpu.small\"]\nusd_per_hour = inf", "greater than zero (got inf)"},
+           Case{"[instances.\"gpu.small\"]\ngpu_count = 0", "between 1 and 1024"},
+           Case{"[instances.\"gpu.small\"]\nusd_per_hour = \"3\"", "expected a number"},
+           Case{"[spot]\ndefault_discount = 1.0", "at least 0 and below 1 (got 1)"},
+           Case{"[spot]\ndiscount_min = 0.8\ndiscount_max = 0.6",
+                "0.8 is above discount_max (0.6)"},
+           Case{"[throughput.\"hw\"]\n\"8b\" = { decode_tokens_per_s = 0 }",
+                "\"8b\".decode_tokens_per_s"},
+           Case{"[throughput.\"hw\"]\n\"8b\" = 5", "expected a model size table"},
+           Case{"[api]\ndecode_tokens_per_s = -1", "catalog.api.decode_tokens_per_s"},
+           Case{"instances = 3", "expected a table of named entries"},
+       }) {
+    Status status = Override(c.text);
+    ASSERT_FALSE(status) << c.text;
+    EXPECT_THAT(status.error().message(), HasSubstr(c.message)) << c.text;
+    EXPECT_THAT(status.error().message(), HasSubstr("override.toml")) << c.text;
+  }
+}
+
+TEST(InstanceCatalogTest, OverrideOfOneFieldKeepsTheOthers) {
+  Result<InstanceCatalog> catalog = Parse("");
+  ASSERT_TRUE(catalog);
+  toml::table table = toml::parse(std::string_view("[local.\"box\"]\nutilisation = 0.5\n"),
+                                  std::string_view("o.toml"));
+  ASSERT_TRUE(catalog->ApplyOverrides(table, "catalog"));
+  EXPECT_DOUBLE_EQ(catalog->Local("box")->utilisation, 0.5);
+  EXPECT_DOUBLE_EQ(catalog->Local("box")->purchase_usd, 3600);
 }
 
 TEST(InstanceCatalogTest, UnknownHardwareListsTheValidProfiles) {

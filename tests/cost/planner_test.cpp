@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace tandem::cost {
 namespace {
@@ -257,6 +258,20 @@ TEST_F(PlannerTest, WithoutSensitiveWorkTheCheapestOptionWins) {
   EXPECT_THAT(plan.recommendation.reasons.front(), HasSubstr("$20.00/month"));
 }
 
+TEST_F(PlannerTest, SlowerWinnerNamesTheFasterAlternative) {
+  // API: 0.5 + 1000/50 = 20.5 s; hw (local and gpu.small): 1000/1000 + 1000/100 = 11 s. The
+  // cheapest faster option is gpu.small on spot (127.75 < 157.31).
+  workload_.output_tokens_per_call = 1000;
+  Plan plan = MakeOrFail();
+  EXPECT_EQ(plan.recommendation.name, "cheap");
+  bool trade_off = std::any_of(
+      plan.recommendation.reasons.begin(), plan.recommendation.reasons.end(),
+      [](const std::string& r) {
+        return r.find("cheap answers a call in 20.5 s, gpu.small (cloud_spot) in 11.0 s") != r.npos;
+      });
+  EXPECT_TRUE(trade_off) << ::testing::PrintToString(plan.recommendation.reasons);
+}
+
 TEST_F(PlannerTest, SensitiveShareKeepsTheRecommendationLocal) {
   workload_.sensitive_share = 0.4;
   Plan plan = MakeOrFail();
@@ -331,6 +346,9 @@ TEST_F(PlannerTest, OutOfRangeWorkloadIsRejectedNamingTheField) {
   ASSERT_FALSE(plan);
   EXPECT_THAT(plan.error().message(), HasSubstr("hours_per_day = 25"));
   workload_.hours_per_day = 8;
+  workload_.tokens_per_month = std::numeric_limits<double>::infinity();
+  EXPECT_THAT(MakePlan(catalog_, workload_, apis_).error().message(),
+              HasSubstr("must be a finite number"));
   workload_.tokens_per_month = 0;
   EXPECT_THAT(MakePlan(catalog_, workload_, apis_).error().message(),
               HasSubstr("tokens_per_month"));

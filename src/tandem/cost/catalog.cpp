@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <functional>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -39,6 +39,7 @@ std::string_view Describe(Bound bound) {
 }
 
 bool InBound(double value, Bound bound) {
+  if (!std::isfinite(value)) return false;  // TOML allows inf and nan.
   switch (bound) {
     case Bound::kNonNegative:
       return value >= 0;
@@ -134,14 +135,20 @@ Status ApplyInstance(const toml::table& table, const std::string& prefix, bool i
         std::pair{"gpu", &instance.gpu}, std::pair{"hardware", &instance.hardware}}) {
     if (Status status = ReadString(reader, key, *field); !status) return status;
   }
-  double gpu_count = instance.gpu_count;
+  auto gpu_count = reader.Integer("gpu_count");
+  if (!gpu_count) return std::unexpected(gpu_count.error());
+  if (*gpu_count) {
+    if (**gpu_count < 1 || **gpu_count > 1024) {
+      return std::unexpected(reader.ErrorAt(
+          "gpu_count", fmt::format("must be between 1 and 1024 (got {})", **gpu_count)));
+    }
+    instance.gpu_count = static_cast<int>(**gpu_count);
+  }
   for (auto [key, bound, field] :
-       {std::tuple{"gpu_count", Bound::kPositive, &gpu_count},
-        std::tuple{"gpu_memory_gb", Bound::kNonNegative, &instance.gpu_memory_gb},
+       {std::tuple{"gpu_memory_gb", Bound::kNonNegative, &instance.gpu_memory_gb},
         std::tuple{"usd_per_hour", Bound::kPositive, &instance.usd_per_hour}}) {
     if (Status status = ReadNumber(reader, key, bound, *field); !status) return status;
   }
-  instance.gpu_count = static_cast<int>(gpu_count);
   return {};
 }
 
@@ -253,6 +260,11 @@ Status ApplySpot(const toml::table& table, const std::string& prefix, SpotModel&
                    &spot.restart_overhead_minutes}}) {
     if (Status status = ReadNumber(reader, key, bound, *field); !status) return status;
   }
+  if (spot.discount_min > spot.discount_max) {
+    return std::unexpected(reader.ErrorAt(
+        "discount_min",
+        fmt::format("{} is above discount_max ({})", spot.discount_min, spot.discount_max)));
+  }
   return {};
 }
 
@@ -304,7 +316,11 @@ Status InstanceCatalog::ApplyOverrides(const toml::table& root, std::string_view
           root, prefix, "instances",
           [&](const std::string& name, const toml::table& table, const std::string& entry_prefix) {
             bool is_new = !instances_.contains(name);
-            return ApplyInstance(table, entry_prefix, is_new, instances_[name]);
+            CloudInstance& instance = instances_[name];
+            if (Status applied = ApplyInstance(table, entry_prefix, is_new, instance); !applied) {
+              return applied;
+            }
+            return CheckHardware(table, entry_prefix, instance.hardware);
           });
       !status) {
     return status;
@@ -313,45 +329,35 @@ Status InstanceCatalog::ApplyOverrides(const toml::table& root, std::string_view
           root, prefix, "local",
           [&](const std::string& name, const toml::table& table, const std::string& entry_prefix) {
             bool is_new = !local_.contains(name);
-            return ApplyLocal(table, entry_prefix, is_new, local_[name]);
+            LocalProfile& local = local_[name];
+            if (Status applied = ApplyLocal(table, entry_prefix, is_new, local); !applied) {
+              return applied;
+            }
+            return CheckHardware(table, entry_prefix, local.hardware);
           });
       !status) {
     return status;
   }
-  for (auto [key, apply] :
-       {std::pair<std::string_view, std::function<Status(const toml::table&, const std::string&)>>{
-            "spot",
-            [&](const toml::table&t, const std::string&p) { return ApplySpot(t, p, spot_); }},
-        {"api", [&](const toml::table&t, const std::string&p) { return ApplyApi(t, p, api_); }}}) {
-    Result<const toml::table*> table = OptionalTable(root, prefix, key);
-    if (!table) return std::unexpected(table.error());
-    if (!*table) continue;
-    if (Status status = apply(**table, TablePrefix(prefix, key)); !status) return status;
+  Result<const toml::table*> spot = OptionalTable(root, prefix, "spot");
+  if (!spot) return std::unexpected(spot.error());
+  if (*spot) {
+    if (Status status = ApplySpot(**spot, TablePrefix(prefix, "spot"), spot_); !status) {
+      return status;
+    }
   }
-  return Validate();
+  Result<const toml::table*> api = OptionalTable(root, prefix, "api");
+  if (!api) return std::unexpected(api.error());
+  if (*api) return ApplyApi(**api, TablePrefix(prefix, "api"), api_);
+  return {};
 }
 
-Status InstanceCatalog::Validate() const {
-  for (const auto& [name, instance] : instances_) {
-    if (!hardware_.contains(instance.hardware)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "catalog: instance \"{}\": unknown hardware profile \"{}\" (valid: {})",
-                       name, instance.hardware, JoinKeys(hardware_));
-    }
-  }
-  for (const auto& [name, local] : local_) {
-    if (!hardware_.contains(local.hardware)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "catalog: local profile \"{}\": unknown hardware profile \"{}\" (valid: {})",
-                       name, local.hardware, JoinKeys(hardware_));
-    }
-  }
-  if (spot_.discount_min > spot_.discount_max) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "catalog: spot.discount_min ({}) is above spot.discount_max ({})",
-                     spot_.discount_min, spot_.discount_max);
-  }
-  return {};
+Status InstanceCatalog::CheckHardware(const toml::table& table, const std::string& prefix,
+                                      const std::string& hardware) const {
+  if (hardware_.contains(hardware)) return {};
+  return std::unexpected(
+      ConfigReader(table, prefix)
+          .ErrorAt("hardware", fmt::format("unknown hardware profile \"{}\" (valid: {})", hardware,
+                                           JoinKeys(hardware_))));
 }
 
 Result<InstanceCatalog> InstanceCatalog::FromToml(std::string_view text,

@@ -107,7 +107,9 @@ class InstanceCatalog {
   void SetHardware(std::string name, HardwareProfile profile);
 
  private:
-  Status Validate() const;
+  // Fails at `table`'s "hardware" key when `hardware` names no profile.
+  Status CheckHardware(const toml::table& table, const std::string& prefix,
+                       const std::string& hardware) const;
 
   std::string as_of_;
   std::vector<std::string> sources_;

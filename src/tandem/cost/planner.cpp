@@ -303,6 +303,7 @@ Recommendation Recommend(const Plan& plan) {
   const Option& best = *allowed.front();
   rec.kind = best.kind;
   rec.name = best.name;
+  rec.monthly_usd = best.monthly_usd;
   rec.reasons.push_back(
       fmt::format("{} ({}) is the cheapest option that {}: {}/month, {} per million tokens",
                   best.name, OptionKindName(best.kind),
@@ -313,6 +314,16 @@ Recommendation Recommend(const Plan& plan) {
     const Option& next = *allowed[1];
     rec.reasons.push_back(fmt::format("next best: {} ({}) at {}/month", next.name,
                                       OptionKindName(next.kind), FormatUsd(next.monthly_usd)));
+  }
+  // Cost decides; speed is reported so a slower winner is a visible trade-off.
+  for (const Option* other : allowed) {
+    if (other->latency_s && best.latency_s && *other->latency_s * 1.5 < *best.latency_s) {
+      rec.reasons.push_back(
+          fmt::format("trade-off: {} answers a call in {:.1f} s, {} ({}) in {:.1f} s for {}/month",
+                      best.name, *best.latency_s, other->name, OptionKindName(other->kind),
+                      *other->latency_s, FormatUsd(other->monthly_usd)));
+      break;
+    }
   }
   if (w.sensitive_share > 0) {
     rec.reasons.push_back(fmt::format(

@@ -81,6 +81,7 @@ struct BreakEven {
 struct Recommendation {
   OptionKind kind = OptionKind::kLocal;
   std::string name;
+  double monthly_usd = 0;
   std::vector<std::string> reasons;
 };
 

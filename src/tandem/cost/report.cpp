@@ -103,6 +103,7 @@ std::string RenderJson(const Plan& plan) {
                {"recommendation",
                 {{"kind", OptionKindName(plan.recommendation.kind)},
                  {"name", plan.recommendation.name},
+                 {"monthly_usd", plan.recommendation.monthly_usd},
                  {"reasons", plan.recommendation.reasons}}}};
   return root.dump(2);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -21,6 +22,16 @@ Status OutOfRange(std::string_view field, double value, std::string_view range) 
 }  // namespace
 
 Status ValidateWorkload(const Workload& w) {
+  // TOML and the command line both accept inf and nan; no field may hold them.
+  for (auto [name, value] :
+       {std::pair{"tokens_per_month", w.tokens_per_month},
+        std::pair{"output_share", w.output_share}, std::pair{"hours_per_day", w.hours_per_day},
+        std::pair{"sensitive_share", w.sensitive_share},
+        std::pair{"prompt_tokens_per_call", w.prompt_tokens_per_call},
+        std::pair{"output_tokens_per_call", w.output_tokens_per_call},
+        std::pair{"spot_discount", w.spot_discount.value_or(0)}}) {
+    if (!std::isfinite(value)) return OutOfRange(name, value, "must be a finite number");
+  }
   if (!(w.tokens_per_month > 0)) {
     return OutOfRange("tokens_per_month", w.tokens_per_month, "must be greater than 0");
   }
