@@ -31,7 +31,9 @@ uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
   return hash;
 }
 
-uint64_t Fingerprint(const llm::ChatRequest& request) {
+}  // namespace
+
+uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
   uint64_t hash = 14695981039346656037ULL;
   for (const llm::Message& m : request.messages) {
     hash = Fnv1a(hash, llm::RoleName(m.role));
@@ -46,6 +48,8 @@ uint64_t Fingerprint(const llm::ChatRequest& request) {
   }
   return hash;
 }
+
+namespace {
 
 // Distinct type names of `findings`, in order of first appearance.
 std::vector<std::string> TypeNames(const std::vector<Finding>& findings) {
@@ -237,7 +241,7 @@ std::vector<std::string> Policy::Candidates(const std::vector<Zone>& zones, bool
 
 Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& request) const {
   Decision d;
-  d.fingerprint_ = Fingerprint(request);
+  d.fingerprint_ = PayloadFingerprint(request);
   d.findings_ = ScanRequest(request);
   Escalation(context, request, d);
 
