@@ -50,6 +50,33 @@ std::vector<char32_t> UpperVariants(char32_t lower) {
   return out;
 }
 
+std::string Encode(char32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+  return out;
+}
+
+// The code point and the upper-case ones that fold to it.
+std::vector<char32_t> Variants(char32_t folded) {
+  std::vector<char32_t> out = UpperVariants(folded);
+  out.push_back(folded);
+  return out;
+}
+
 bool ValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     char32_t cp = Decode(s, i);
@@ -95,6 +122,21 @@ Result<KeywordMatcher> KeywordMatcher::Create(const std::vector<std::string>& ke
     for (size_t i = 0; i < keyword.size();)
       folded.push_back(FoldCase(Decode(keyword, i)));
     auto index = static_cast<uint16_t>(matcher.keywords_.size());
+    // Two-byte prefilter: every spelling of the first one or two characters.
+    for (char32_t first : Variants(folded[0])) {
+      std::string head = Encode(first);
+      auto b0 = static_cast<unsigned char>(head[0]);
+      if (head.size() >= 2) {
+        matcher.AddPair(b0, static_cast<unsigned char>(head[1]));
+      } else if (folded.size() == 1) {
+        for (int b1 = 0; b1 < 256; ++b1)
+          matcher.AddPair(b0, static_cast<unsigned char>(b1));
+      } else {
+        for (char32_t second : Variants(folded[1])) {
+          matcher.AddPair(b0, static_cast<unsigned char>(Encode(second)[0]));
+        }
+      }
+    }
     matcher.by_first_byte_[LeadByte(folded[0])].push_back(index);
     for (char32_t upper : UpperVariants(folded[0])) {
       auto& list = matcher.by_first_byte_[LeadByte(upper)];
@@ -105,21 +147,28 @@ Result<KeywordMatcher> KeywordMatcher::Create(const std::vector<std::string>& ke
   return matcher;
 }
 
-void KeywordMatcher::Find(std::string_view text, Emitter& emit) const {
-  if (keywords_.empty()) return;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const std::vector<uint16_t>& candidates = by_first_byte_[At(text, i)];
-    if (candidates.empty()) continue;
-    for (uint16_t index : candidates) {
-      const std::u32string& keyword = keywords_[index];
-      size_t j = i;
-      size_t k = 0;
-      while (k < keyword.size() && j < text.size() && FoldCase(Decode(text, j)) == keyword[k]) {
-        ++k;
-      }
-      if (k == keyword.size()) emit.Add(EntityType::kKeyword, i, j);
-    }
+void KeywordMatcher::MatchAt(std::string_view text, size_t i, Emitter& emit) const {
+  for (uint16_t index : by_first_byte_[At(text, i)]) {
+    const std::u32string& keyword = keywords_[index];
+    size_t j = i;
+    size_t k = 0;
+    while (k < keyword.size() && j < text.size() && FoldCase(Decode(text, j)) == keyword[k])
+      ++k;
+    if (k == keyword.size()) emit.Add(EntityType::kKeyword, i, j);
   }
+}
+
+void KeywordMatcher::Find(std::string_view text, Emitter& emit) const {
+  if (keywords_.empty() || text.empty()) return;
+  const size_t n = text.size();
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const uint64_t* bits = first_pairs_.data();
+  for (size_t i = 0; i + 1 < n; ++i) {
+    uint32_t pair = (uint32_t{bytes[i]} << 8) | bytes[i + 1];
+    if ((bits[pair >> 6] >> (pair & 63)) & 1) MatchAt(text, i, emit);
+  }
+  // The last byte pairs with 0; one-byte keywords mark every (b0, any) pair.
+  if (HasPair(bytes[n - 1], 0)) MatchAt(text, n - 1, emit);
 }
 
 Result<PatternMatcher> PatternMatcher::Create(const std::vector<std::string>& patterns) {

@@ -31,6 +31,18 @@ class KeywordMatcher {
   std::vector<std::u32string> keywords_;
   // For each lead byte, the keywords whose first character can start with it.
   std::array<std::vector<uint16_t>, 256> by_first_byte_;
+  // Bit (b0 << 8 | b1) is set when some keyword can start with bytes b0 b1: a cheap filter
+  // that rejects almost every position before any decoding.
+  std::vector<uint64_t> first_pairs_ = std::vector<uint64_t>(65536 / 64, 0);
+  void AddPair(unsigned char b0, unsigned char b1) {
+    size_t bit = (size_t{b0} << 8) | b1;
+    first_pairs_[bit / 64] |= uint64_t{1} << (bit % 64);
+  }
+  void MatchAt(std::string_view text, size_t i, Emitter& emit) const;
+  bool HasPair(unsigned char b0, unsigned char b1) const {
+    size_t bit = (size_t{b0} << 8) | b1;
+    return (first_pairs_[bit / 64] >> (bit % 64)) & 1;
+  }
 };
 
 // Immutable after Create; thread-safe (std::regex matching is const).

@@ -23,10 +23,12 @@ struct DigitSpan {
   size_t end = 0;
   bool plus = false;
   bool paren_area = false;  // "(415) 555-2671"
-  std::array<Group, kMaxGroups> groups{};
-  std::array<std::string_view, kMaxGroups> seps{};  // seps[k] is between groups k and k+1.
+  // Left uninitialised on purpose (this runs for every number in the text); only the first
+  // n_groups / n_digits entries are ever read.
+  std::array<Group, kMaxGroups> groups;
+  std::array<std::string_view, kMaxGroups> seps;  // seps[k] is between groups k and k+1.
   size_t n_groups = 0;
-  std::array<char, kMaxDigits + 1> digits{};
+  std::array<char, kMaxDigits + 1> digits;
   size_t n_digits = 0;
   std::string_view Digits() const { return {digits.data(), n_digits}; }
 };
@@ -262,6 +264,14 @@ size_t MatchIban(std::string_view text, size_t s) {
 
 // Classifies the span starting at digit `s` and returns where scanning resumes.
 size_t ClassifyDigits(std::string_view text, size_t s, Emitter& emit) {
+  // Fast path: a short number standing alone ("3 boxes", "12:30") is never an entity; every
+  // entity has 7+ digits in one run or continues with a separator and another digit.
+  size_t run_end = s;
+  while (run_end < text.size() && IsDigit(At(text, run_end)))
+    ++run_end;
+  if (run_end - s < 7 && SeparatorLength(text, run_end) == 0) {
+    if (!IsWordByte(ByteOr0(text, run_end))) return run_end;
+  }
   DigitSpan span;
   if (!CollectSpan(text, s, span)) return span.end;
   if (IsIpv4(text, span)) {

@@ -76,7 +76,7 @@ void DetectCloudAccessKeys(std::string_view text, Emitter& emit) {
   static constexpr std::array<std::string_view, 10> kPrefixes = {
       "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA"};
   for (size_t h = NextByte(text, 0, 'A'); h != npos; h = NextByte(text, h + 1, 'A')) {
-    if (h + 20 > text.size() || IsWordByte(Before(text, h))) continue;
+    if (h + 20 > text.size() || !IsUpper(At(text, h + 1)) || IsWordByte(Before(text, h))) continue;
     std::string_view prefix = text.substr(h, 4);
     bool known = false;
     for (std::string_view p : kPrefixes)
@@ -121,7 +121,10 @@ size_t Base64UrlRun(std::string_view text, size_t i) {
 
 void DetectJwts(std::string_view text, Emitter& emit) {
   // "eyJ" is base64url for '{"': JWT header and payload are JSON objects.
-  for (size_t h = FindFrom(text, 0, "eyJ"); h != npos; h = FindFrom(text, h + 1, "eyJ")) {
+  // Anchored on the rare 'J' of "eyJ" (memchr is much faster than a substring search).
+  for (size_t j = NextByte(text, 0, 'J'); j != npos; j = NextByte(text, j + 1, 'J')) {
+    if (j < 2 || text[j - 2] != 'e' || text[j - 1] != 'y') continue;
+    size_t h = j - 2;
     if (IsBase64Url(Before(text, h)) || Before(text, h) == '.') continue;
     size_t header = Base64UrlRun(text, h);
     size_t dot1 = h + header;
@@ -133,37 +136,36 @@ void DetectJwts(std::string_view text, Emitter& emit) {
     size_t end = dot2 + 1 + Base64UrlRun(text, dot2 + 1);
     if (ByteOr0(text, end) == '.') continue;  // Not three segments.
     emit.Add(EntityType::kJwt, h, end);
-    h = end - 1;
+    j = end - 1;
   }
 }
 
-void DetectUrlPasswords(std::string_view text, Emitter& emit) {
-  for (size_t h = FindFrom(text, 0, "://"); h != npos; h = FindFrom(text, h + 1, "://")) {
-    size_t scheme = h;
-    while (scheme > 0 && (IsAlnum(At(text, scheme - 1)) || At(text, scheme - 1) == '+' ||
-                          At(text, scheme - 1) == '.' || At(text, scheme - 1) == '-')) {
-      --scheme;
-    }
-    if (h - scheme < 2 || !IsAlpha(At(text, scheme))) continue;
-    size_t authority = h + 3;
-    size_t end = authority;
-    size_t at = npos;
-    while (end < text.size() && end - authority < 512) {
-      unsigned char c = At(text, end);
-      if (c == '/' || c == '?' || c == '#' || IsSpace(c) || c == '"' || c == '\'' || c == '<' ||
-          c == '>') {
-        break;
-      }
-      if (c == '@') at = end;
-      ++end;
-    }
-    if (at == npos) continue;
-    size_t colon = text.substr(authority, at - authority).find(':');
-    if (colon == npos) continue;
-    size_t start = authority + colon + 1;
-    if (start >= at || IsPlaceholder(text.substr(start, at - start))) continue;
-    emit.Add(EntityType::kPassword, start, at);
+// Checks for "scheme://user:password@host" whose "://" starts at `h`.
+void CheckUrlPassword(std::string_view text, size_t h, Emitter& emit) {
+  size_t scheme = h;
+  while (scheme > 0 && (IsAlnum(At(text, scheme - 1)) || At(text, scheme - 1) == '+' ||
+                        At(text, scheme - 1) == '.' || At(text, scheme - 1) == '-')) {
+    --scheme;
   }
+  if (h - scheme < 2 || !IsAlpha(At(text, scheme))) return;
+  size_t authority = h + 3;
+  size_t end = authority;
+  size_t at = npos;
+  while (end < text.size() && end - authority < 512) {
+    unsigned char c = At(text, end);
+    if (c == '/' || c == '?' || c == '#' || IsSpace(c) || c == '"' || c == '\'' || c == '<' ||
+        c == '>') {
+      break;
+    }
+    if (c == '@') at = end;
+    ++end;
+  }
+  if (at == npos) return;
+  size_t colon = text.substr(authority, at - authority).find(':');
+  if (colon == npos) return;
+  size_t start = authority + colon + 1;
+  if (start >= at || IsPlaceholder(text.substr(start, at - start))) return;
+  emit.Add(EntityType::kPassword, start, at);
 }
 
 enum class KeyKind { kNone, kPassword, kSecret };
@@ -180,14 +182,18 @@ KeyKind ClassifyKey(std::string_view key) {
     buffer[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : (c == '-' ? '_' : c);
   }
   std::string_view k(buffer.data(), n);
-  for (std::string_view suffix : {"password", "passwd", "passphrase", "pwd"}) {
+  static constexpr std::string_view kPasswordSuffixes[] = {"password", "passwd", "passphrase",
+                                                           "pwd"};
+  static constexpr std::string_view kSecretParts[] = {
+      "secret",     "token",       "apikey",     "api_key",     "accesskey",
+      "access_key", "private_key", "credential", "signing_key", "auth_key"};
+  for (std::string_view suffix : kPasswordSuffixes) {
     if (EndsWith(k, suffix)) return KeyKind::kPassword;
   }
   if (k == "pass" || k == "pw" || EndsWith(k, "_pass") || EndsWith(k, ".pass")) {
     return KeyKind::kPassword;
   }
-  for (std::string_view part : {"secret", "token", "apikey", "api_key", "accesskey", "access_key",
-                                "private_key", "credential", "signing_key", "auth_key"}) {
+  for (std::string_view part : kSecretParts) {
     if (k.find(part) != npos) return KeyKind::kSecret;
   }
   if (k == "key" || EndsWith(k, "_key") || EndsWith(k, ".key")) return KeyKind::kSecret;
@@ -243,10 +249,18 @@ void CheckAssignment(std::string_view text, size_t p, Emitter& emit) {
   }
 }
 
-void DetectAssignments(std::string_view text, Emitter& emit) {
+// One pass per operator byte: key = value / key: value assignments, and URLs with passwords
+// (anchored on the ':' of "://").
+void DetectAssignmentsAndUrls(std::string_view text, Emitter& emit) {
+  const bool passwords = emit.Enabled(EntityType::kPassword);
+  const bool assignments = passwords || emit.Enabled(EntityType::kSecret);
   for (char op : {'=', ':'}) {
     for (size_t p = NextByte(text, 0, op); p != npos; p = NextByte(text, p + 1, op)) {
-      CheckAssignment(text, p, emit);
+      if (op == ':' && passwords && ByteOr0(text, p + 1) == '/' && ByteOr0(text, p + 2) == '/') {
+        CheckUrlPassword(text, p, emit);
+      } else if (assignments) {
+        CheckAssignment(text, p, emit);
+      }
     }
   }
 }
@@ -258,10 +272,7 @@ void DetectSecrets(std::string_view text, Emitter& emit) {
   if (emit.Enabled(EntityType::kCloudAccessKey)) DetectCloudAccessKeys(text, emit);
   if (emit.Enabled(EntityType::kBearerToken)) DetectBearerTokens(text, emit);
   if (emit.Enabled(EntityType::kJwt)) DetectJwts(text, emit);
-  if (emit.Enabled(EntityType::kPassword)) DetectUrlPasswords(text, emit);
-  if (emit.Enabled(EntityType::kPassword) || emit.Enabled(EntityType::kSecret)) {
-    DetectAssignments(text, emit);
-  }
+  DetectAssignmentsAndUrls(text, emit);
 }
 
 }  // namespace tandem::router::internal
