@@ -7,6 +7,12 @@
 #include <vector>
 
 namespace tandem::router {
+
+// Readable failure messages: "email[3,20)".
+void PrintTo(const Finding& f, std::ostream* os) {
+  *os << EntityTypeName(f.type) << "[" << f.start << "," << f.end << ")";
+}
+
 namespace {
 
 class DetectorsTest : public ::testing::Test {
@@ -249,6 +255,53 @@ TEST_F(DetectorsTest, SurvivesArbitraryBytes) {
     EXPECT_LE(f.end, noise.size());
   }
   EXPECT_EQ(findings.back().type, EntityType::kPrivateKey);
+}
+
+}  // namespace
+}  // namespace tandem::router
+
+namespace tandem::router {
+namespace {
+
+// Embeds known entities at random places in filler text (English, Chinese, numbers that are
+// not entities) and checks each is reported with its exact offsets and nothing else is.
+TEST(DetectorsPropertyTest, EmbeddedEntitiesAreFoundAtTheirOffsets) {
+  const std::vector<std::pair<EntityType, std::string>> entities = {
+      {EntityType::kEmail, "wang.fang@corp.example.com"},
+      {EntityType::kPhone, "+86 139 8765 4321"},
+      {EntityType::kPhone, "13987654321"},
+      {EntityType::kPaymentCard, "5500 0000 0000 0004"},
+      {EntityType::kIban, "GB82 WEST 1234 5698 7654 32"},
+      {EntityType::kChinaResidentId, "440308199901011234"},
+      {EntityType::kUsSsn, "078-05-1120"},
+      {EntityType::kIpAddress, "172.16.254.1"},
+      {EntityType::kCloudAccessKey, "AKIAIOSFODNN7EXAMPLE"},
+      {EntityType::kKeyword, "机密"},
+  };
+  const std::vector<std::string> filler = {"the", "report",  "季度", "预算",  "2.5",  "v3.1",
+                                           "页",  "meeting", "42",   "notes", "因此", "x1"};
+  Result<Scanner> scanner = Scanner::Create({.keywords = {"机密"}});
+  ASSERT_TRUE(scanner);
+  uint32_t state = 7;
+  auto next = [&] {
+    state = state * 1664525 + 1013904223;
+    return state >> 8;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    std::vector<Finding> expected;
+    for (int piece = 0; piece < 12; ++piece) {
+      if (!text.empty()) text += ' ';
+      if (next() % 4 == 0) {
+        const auto& [type, value] = entities[next() % entities.size()];
+        expected.push_back({type, text.size(), text.size() + value.size(), 0});
+        text += value;
+      } else {
+        text += filler[next() % filler.size()];
+      }
+    }
+    EXPECT_EQ(scanner->Scan(text), expected) << text;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // single separators is collected once into groups, then classified by shape and check digits.
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "tandem/router/scan_internal.h"
 
@@ -67,14 +68,20 @@ bool CollectSpan(std::string_view text, size_t s, DigitSpan& span) {
     size_t g = i;
     while (i < text.size() && IsDigit(At(text, i)))
       ++i;
-    if (span.n_groups < kMaxGroups) span.groups[span.n_groups] = {g, i};
-    ++span.n_groups;
-    for (size_t k = g; k < i; ++k) {
-      if (span.n_digits < kMaxDigits) span.digits[span.n_digits] = text[k];
-      ++span.n_digits;
+    if (span.n_groups > 0 && span.n_digits + (i - g) > kMaxDigits) {
+      i = span.groups[span.n_groups - 1].end;  // The span ends before this group.
+      break;
+    }
+    span.groups[span.n_groups++] = {g, i};
+    for (size_t k = g; k < i && span.n_digits < kMaxDigits; ++k) {
+      span.digits[span.n_digits++] = text[k];
+    }
+    if (i - g > kMaxDigits) {
+      span.n_digits = kMaxDigits + 1;  // One huge run: no entity is that long.
+      break;
     }
     size_t sep = SeparatorLength(text, i);
-    if (sep == 0 || span.n_groups >= kMaxGroups || span.n_digits > kMaxDigits) break;
+    if (sep == 0 || span.n_groups >= kMaxGroups) break;
     span.seps[span.n_groups - 1] = text.substr(i, sep);
     i += sep;
   }
@@ -90,7 +97,7 @@ bool CollectSpan(std::string_view text, size_t s, DigitSpan& span) {
       return false;
     }
   }
-  return span.n_groups <= kMaxGroups && span.n_digits <= kMaxDigits;
+  return span.n_digits <= kMaxDigits;
 }
 
 int GroupValue(std::string_view text, const Group& g) {
@@ -149,11 +156,13 @@ bool CardGrouping(const DigitSpan& span) {
       (g[2].size() == 4 || g[2].size() == 5)) {
     return true;  // 15-digit (4-6-5) and 14-digit (4-6-4) layouts.
   }
-  if (span.n_groups < 3) return false;
+  // 4-4-4-1..4 (13-16 digits) and 4-4-4-4-3 (19 digits).
+  if (span.n_groups != 4 && span.n_groups != 5) return false;
   for (size_t k = 0; k + 1 < span.n_groups; ++k) {
     if (g[k].size() != 4) return false;
   }
-  return g[span.n_groups - 1].size() >= 1 && g[span.n_groups - 1].size() <= 4;
+  size_t last = g[span.n_groups - 1].size();
+  return span.n_groups == 4 ? last >= 1 && last <= 4 : last == 3;
 }
 
 bool IsCard(const DigitSpan& span) {
@@ -181,8 +190,13 @@ bool IsPhone(std::string_view text, const DigitSpan& span) {
   std::string_view d = span.Digits();
   if (AnySepContains(span, '.') && !(span.n_groups == 3 && AllSeps(span, "."))) return false;
   if (span.plus) {
-    // E.164: a country code that does not start with 0, at most 15 digits in all.
-    return d.size() >= 8 && d.size() <= 15 && d[0] != '0';
+    // E.164: a country code that does not start with 0, at most 15 digits in all; exact
+    // lengths for North America (+1, 11 digits) and China mobiles (+86 1xx, 13 digits) so a
+    // number written right after one is not swallowed.
+    if (d.size() < 8 || d.size() > 15 || d[0] == '0') return false;
+    if (d[0] == '1') return d.size() == 11;
+    if (d.substr(0, 3) == "861") return d.size() == 13;
+    return true;
   }
   const auto& g = span.groups;
   if (span.n_groups == 1) return IsChinaMobile(d);
@@ -262,6 +276,27 @@ size_t MatchIban(std::string_view text, size_t s) {
   return IbanValid({compact.data(), n}) ? end : 0;
 }
 
+// The entity `span` is, if any.
+std::optional<EntityType> Classify(std::string_view text, const DigitSpan& span) {
+  if (IsIpv4(text, span)) return EntityType::kIpAddress;
+  if (IsChinaId(span, text)) return EntityType::kChinaResidentId;
+  if (IsSsn(text, span)) return EntityType::kUsSsn;
+  if (IsCard(span)) return EntityType::kPaymentCard;
+  if (IsPhone(text, span)) return EntityType::kPhone;
+  return std::nullopt;
+}
+
+// The first `k` groups of `span`.
+DigitSpan Prefix(const DigitSpan& span, size_t k) {
+  DigitSpan prefix = span;
+  prefix.n_groups = k;
+  prefix.end = span.groups[k - 1].end;
+  prefix.n_digits = 0;
+  for (size_t g = 0; g < k; ++g)
+    prefix.n_digits += span.groups[g].size();
+  return prefix;
+}
+
 // Classifies the span starting at digit `s` and returns where scanning resumes.
 size_t ClassifyDigits(std::string_view text, size_t s, Emitter& emit) {
   // Fast path: a short number standing alone ("3 boxes", "12:30") is never an entity; every
@@ -274,19 +309,18 @@ size_t ClassifyDigits(std::string_view text, size_t s, Emitter& emit) {
   }
   DigitSpan span;
   if (!CollectSpan(text, s, span)) return span.end;
-  if (IsIpv4(text, span)) {
-    emit.Add(EntityType::kIpAddress, span.start, span.end);
-  } else if (IsChinaId(span, text)) {
-    emit.Add(EntityType::kChinaResidentId, span.start, span.start + 18);
-    return span.start + 18;
-  } else if (IsSsn(text, span)) {
-    emit.Add(EntityType::kUsSsn, span.start, span.end);
-  } else if (IsCard(span)) {
-    emit.Add(EntityType::kPaymentCard, span.start, span.end);
-  } else if (IsPhone(text, span)) {
-    emit.Add(EntityType::kPhone, span.start, span.end);
+  // Numbers written next to each other ("13987654321 078-05-1120") join into one span: try the
+  // whole span, then shorter prefixes that end at a space, then restart after the first group.
+  for (size_t k = span.n_groups; k >= 1; --k) {
+    if (k < span.n_groups && span.seps[k - 1].find(' ') == std::string_view::npos) continue;
+    DigitSpan candidate = k == span.n_groups ? span : Prefix(span, k);
+    std::optional<EntityType> type = Classify(text, candidate);
+    if (!type) continue;
+    size_t end = *type == EntityType::kChinaResidentId ? candidate.start + 18 : candidate.end;
+    emit.Add(*type, candidate.start, end);
+    return end;
   }
-  return span.end;
+  return span.groups[0].end;
 }
 
 }  // namespace
