@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   AddRunCommands(app, state);
   AddTasksCommands(app, state);
   AddPlanCommands(app, state);
+  AddRouteCommands(app, state);
 
   try {
     app.parse(argc, argv);
