@@ -189,6 +189,34 @@ TEST_F(PlannerTest, ApiOptionsAreTheCheapestCapableOneAndTheNamedOnes) {
   EXPECT_NEAR(Find(plan, OptionKind::kApi, "pricey").monthly_usd, 200.0, 1e-9);
 }
 
+TEST_F(PlannerTest, ApiBelowTheModelSizeClassIsNotTheCheapestCapable) {
+  Result<InstanceCatalog> catalog = InstanceCatalog::FromToml(
+      std::string(kCatalog) + "[api.size_class]\n\"cheap\" = 1\n\"pricey\" = 70\n", "test.toml");
+  ASSERT_TRUE(catalog) << catalog.error().message();
+  workload_.api_models = {"cheap"};
+  Result<Plan> plan = MakePlan(*catalog, workload_, apis_);
+  ASSERT_TRUE(plan) << plan.error().message();
+  std::vector<std::string> names;
+  for (const Option& o : plan->options) {
+    if (o.kind == OptionKind::kApi) names.push_back(o.name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"pricey", "cheap"}));
+  const Option& cheap = Find(*plan, OptionKind::kApi, "cheap");
+  EXPECT_FALSE(cheap.meets_workload);
+  EXPECT_THAT(cheap.notes.front(), HasSubstr("stands in for a 1b model, below the workload's 8b"));
+  EXPECT_THAT(Find(*plan, OptionKind::kApi, "pricey").detail, HasSubstr("stands in for 70b"));
+}
+
+TEST(ModelSizeTest, ParsesBillionsOfParameters) {
+  EXPECT_EQ(ModelSizeBillions("8b"), 8);
+  EXPECT_EQ(ModelSizeBillions("70B"), 70);
+  EXPECT_EQ(ModelSizeBillions("1.5b"), 1.5);
+  EXPECT_FALSE(ModelSizeBillions("b"));
+  EXPECT_FALSE(ModelSizeBillions("large"));
+  EXPECT_FALSE(ModelSizeBillions("-3b"));
+  EXPECT_FALSE(ModelSizeBillions("8x7b"));
+}
+
 TEST_F(PlannerTest, NamedIncapableApiIsListedButFlagged) {
   workload_.api_models = {"tiny-context"};
   Plan plan = MakeOrFail();

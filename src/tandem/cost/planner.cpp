@@ -130,7 +130,16 @@ Option BuildInstance(const InstanceCatalog& catalog, OptionKind kind, const std:
   return option;
 }
 
-bool ApiCapable(const ApiOffer& api, const Workload& w, std::string* why) {
+bool ApiCapable(const InstanceCatalog& catalog, const ApiOffer& api, const Workload& w,
+                std::string* why) {
+  const auto& classes = catalog.api_speed().size_class_b;
+  auto size_class = classes.find(api.name);
+  std::optional<double> needed = ModelSizeBillions(w.model_size);
+  if (size_class != classes.end() && needed && size_class->second < *needed) {
+    *why = fmt::format("stands in for a {}b model, below the workload's {}",
+                       FormatNumber(size_class->second), w.model_size);
+    return false;
+  }
   if (!api.supports_tools) {
     *why = "does not support tool calls";
     return false;
@@ -150,7 +159,13 @@ bool ApiCapable(const ApiOffer& api, const Workload& w, std::string* why) {
 
 Option BuildApi(const InstanceCatalog& catalog, const ApiOffer& api, const Workload& w,
                 double tokens) {
-  Option option = NewOption(OptionKind::kApi, api.name, api.provider);
+  const auto& classes = catalog.api_speed().size_class_b;
+  auto size_class = classes.find(api.name);
+  Option option = NewOption(
+      OptionKind::kApi, api.name,
+      size_class == classes.end()
+          ? api.provider
+          : fmt::format("{}, stands in for {}b", api.provider, FormatNumber(size_class->second)));
   option.vs_tokens = ApiCostVsTokens(api, w.output_share);
   option.monthly_usd = option.vs_tokens.At(tokens);
   option.vs_hours = {option.monthly_usd, 0};
@@ -161,7 +176,7 @@ Option BuildApi(const InstanceCatalog& catalog, const ApiOffer& api, const Workl
   option.latency_s = speed.first_token_s + w.output_tokens_per_call / speed.decode_tokens_per_s;
   option.throughput_source = "estimate";
   std::string why;
-  if (!ApiCapable(api, w, &why)) {
+  if (!ApiCapable(catalog, api, w, &why)) {
     option.meets_workload = false;
     option.notes.push_back(why);
   }
@@ -220,14 +235,15 @@ Result<std::string> ChooseLocal(const InstanceCatalog& catalog, const Workload& 
 }
 
 // The cheapest capable API first, then the named ones not already listed.
-Result<std::vector<ApiOffer>> ChooseApis(const std::vector<ApiOffer>& apis, const Workload& w) {
+Result<std::vector<ApiOffer>> ChooseApis(const InstanceCatalog& catalog,
+                                         const std::vector<ApiOffer>& apis, const Workload& w) {
   std::vector<ApiOffer> chosen;
   const ApiOffer* cheapest = nullptr;
   double cheapest_price = std::numeric_limits<double>::infinity();
   for (const ApiOffer& api : apis) {
     std::string why;
     double price = ApiCostVsTokens(api, w.output_share).usd_per_unit;
-    if (ApiCapable(api, w, &why) && price < cheapest_price) {
+    if (ApiCapable(catalog, api, w, &why) && price < cheapest_price) {
       cheapest = &api;
       cheapest_price = price;
     }
@@ -447,7 +463,7 @@ Result<Plan> MakePlan(const InstanceCatalog& catalog, const Workload& w,
   if (!instance_name) return std::unexpected(instance_name.error());
   Result<std::string> local_name = ChooseLocal(catalog, w);
   if (!local_name) return std::unexpected(local_name.error());
-  Result<std::vector<ApiOffer>> chosen_apis = ChooseApis(apis, w);
+  Result<std::vector<ApiOffer>> chosen_apis = ChooseApis(catalog, apis, w);
   if (!chosen_apis) return std::unexpected(chosen_apis.error());
 
   Plan plan;
