@@ -277,6 +277,16 @@ TEST_F(PlannerTest, WorkloadBeyondCapacityIsFlaggedWithTheHoursItNeeds) {
   // Capacity at 1 h/day: 30.4167 * 3600 / 0.0055 = 19.91M; 30M needs 1.5 h/day.
   EXPECT_THAT(local.notes.front(), HasSubstr("needs 1.5 h/day"));
   EXPECT_NE(plan.recommendation.kind, OptionKind::kLocal);
+  // Spot's first note is why it is excluded, and the recommendation says so.
+  EXPECT_THAT(Find(plan, OptionKind::kCloudSpot).notes.front(), HasSubstr("needs 1.5 h/day"));
+  bool names_spot = std::any_of(
+      plan.recommendation.reasons.begin(), plan.recommendation.reasons.end(),
+      [](const std::string& r) { return r.find("gpu.small excluded: cannot carry") != r.npos; });
+  EXPECT_TRUE(names_spot);
+  workload_.tokens_per_month = 1e9;  // 50x the capacity at 1 h/day: over 2 machines' days.
+  Plan big = MakeOrFail();
+  EXPECT_THAT(Find(big, OptionKind::kLocal).notes.front(),
+              HasSubstr("needs 2.1 times its capacity at 24 h/day"));
 }
 
 TEST_F(PlannerTest, WithoutSensitiveWorkTheCheapestOptionWins) {

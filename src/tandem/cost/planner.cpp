@@ -63,10 +63,14 @@ void SetServing(Option& option, const InstanceCatalog& catalog, std::string_view
   option.capacity_tokens_per_month = capacity;
   if (tokens > capacity) {
     option.meets_workload = false;
+    double needed_hours = w.hours_per_day * tokens / capacity;
+    std::string needs =
+        needed_hours <= 24
+            ? fmt::format("needs {:.1f} h/day", needed_hours)
+            : fmt::format("needs {:.1f} times its capacity at 24 h/day", needed_hours / 24);
     option.notes.push_back(fmt::format(
-        "cannot carry {} tokens/month in {} h/day: capacity {} tokens/month (needs {:.1f} h/day)",
-        FormatTokens(tokens), FormatNumber(w.hours_per_day), FormatTokens(capacity),
-        w.hours_per_day * tokens / capacity));
+        "cannot carry {} tokens/month in {} h/day: capacity {} tokens/month ({})",
+        FormatTokens(tokens), FormatNumber(w.hours_per_day), FormatTokens(capacity), needs));
   }
 }
 
@@ -115,6 +119,7 @@ Option BuildInstance(const InstanceCatalog& catalog, OptionKind kind, const std:
   option.vs_tokens = {option.monthly_usd, 0};
   option.usd_per_million_tokens = PerMillion(option.monthly_usd, tokens);
   double hours = OnHours(w.hours_per_day);
+  SetServing(option, catalog, instance.hardware, w, tokens, hours);
   if (kind == OptionKind::kCloudSpot) {
     double spot_hours = instance.usd_per_hour * (1 - discount) * hours;
     option.breakdown = {{fmt::format("spot hours ({:.0f}% off)", discount * 100), spot_hours},
@@ -126,7 +131,6 @@ Option BuildInstance(const InstanceCatalog& catalog, OptionKind kind, const std:
   } else {
     option.breakdown = {{"instance hours", option.monthly_usd}};
   }
-  SetServing(option, catalog, instance.hardware, w, tokens, hours);
   return option;
 }
 
