@@ -289,6 +289,16 @@ TEST_F(PlannerTest, WorkloadBeyondCapacityIsFlaggedWithTheHoursItNeeds) {
               HasSubstr("needs 2.1 times its capacity at 24 h/day"));
 }
 
+TEST_F(PlannerTest, WhenNothingCarriesTheWorkloadTheCheapestPrivateOptionIsNamedShort) {
+  workload_.sensitive_share = 0.5;
+  workload_.hours_per_day = 1;
+  workload_.tokens_per_month = 50e6;  // Local capacity at 1 h/day is 19.9M; half is 25M.
+  Plan plan = MakeOrFail();
+  EXPECT_EQ(plan.recommendation.kind, OptionKind::kLocal);
+  EXPECT_THAT(plan.recommendation.reasons.front(),
+              HasSubstr("no option carries the whole workload"));
+}
+
 TEST_F(PlannerTest, WithoutSensitiveWorkTheCheapestOptionWins) {
   Plan plan = MakeOrFail();
   EXPECT_EQ(plan.recommendation.kind, OptionKind::kApi);

@@ -327,7 +327,7 @@ Recommendation Recommend(const Plan& plan) {
   rec.reasons.push_back(
       fmt::format("{} ({}) is the cheapest option that {}: {}/month, {} per million tokens",
                   best.name, OptionKindName(best.kind),
-                  fallback ? "keeps sensitive work local (none carries the whole workload)"
+                  fallback ? "keeps the privacy boundary (no option carries the whole workload)"
                            : "carries the workload",
                   FormatUsd(best.monthly_usd), FormatUsd(best.usd_per_million_tokens)));
   if (allowed.size() > 1) {
@@ -353,7 +353,8 @@ Recommendation Recommend(const Plan& plan) {
   }
   for (const Option& option : plan.options) {
     if (!option.meets_workload && option.kind != OptionKind::kHybrid && !option.notes.empty()) {
-      rec.reasons.push_back(fmt::format("{} excluded: {}", option.name, option.notes.front()));
+      rec.reasons.push_back(fmt::format("{} {} excluded: {}", OptionKindName(option.kind),
+                                        option.name, option.notes.front()));
     }
   }
   const Option& local = plan.options.front();
