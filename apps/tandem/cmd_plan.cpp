@@ -150,7 +150,8 @@ void AddPlanCommands(CLI::App& app, CommandState& state) {
       "plan", "Deployment advisor: local vs cloud vs spot vs API vs hybrid, monthly cost");
   // Shared with the callback, which runs after this function returns.
   auto flags = std::make_shared<PlanFlags>();
-  plan->add_option("--workload", flags->workload_file, "Workload file (TOML with [workload])");
+  plan->add_option("--workload", flags->workload_file, "Workload file (TOML with [workload])")
+      ->check(CLI::ExistingFile);
   plan->add_option("--instance", flags->instance,
                    "Cloud instance to price (default: cheapest "
                    "that carries the workload)");
