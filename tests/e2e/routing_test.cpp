@@ -78,5 +78,16 @@ TEST_F(RoutingEndToEndTest, TaskBecomesLocalOnceItReadsSensitiveData) {
   }
 }
 
+TEST_F(RoutingEndToEndTest, SensitiveGoalWithOnlyACloudProviderIsRefusedWithExit4) {
+  config_ = dir_.Write("cloud-only.toml",
+                       "[routing]\ngeneric = \"cloud\"\n[[providers]]\nname = \"cloud\"\n"
+                       "base_url = \"" +
+                           cloud_.base_url() + "\"\nmodel = \"gpt-4o-mini\"\nzone = \"cloud\"\n");
+  ProcessResult run = Run("Call +1 415 555 0100 about the contract", dir_.path() / "ws");
+  EXPECT_EQ(run.exit_code, 4) << run.out << run.err;
+  EXPECT_THAT(run.out, ::testing::HasSubstr("refused by routing policy"));
+  EXPECT_TRUE(cloud_.requests().empty());
+}
+
 }  // namespace
 }  // namespace tandem

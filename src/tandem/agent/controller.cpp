@@ -111,6 +111,7 @@ class Controller::Loop {
   }
 
   Result<TaskOutcome> Fail(const Error& error) {
+    refused_by_policy_ = error.code() == ErrorCode::kPermissionDenied;
     return Stop(TaskStatus::kFailed, error.message());
   }
 
