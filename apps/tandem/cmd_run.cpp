@@ -19,6 +19,28 @@ struct RunFlags {
   std::string task_id;
   std::string workspace;
   int max_steps = 0;  // 0: from configuration.
+  std::optional<double> budget_usd;
+  std::optional<int64_t> budget_tokens;
+  std::optional<double> budget_seconds;
+  std::optional<int64_t> budget_tool_calls;
+  double add_budget_usd = 0;    // resume: raises the USD budget by this much.
+  std::string events = "text";  // "text" for people, "jsonl" for programs.
+};
+
+// Prints each event as one JSON object per line on stdout, for programs.
+class JsonlEvents final : public agent::EventSink {
+ public:
+  void OnEvent(const store::EventRecord& event) override {
+    nlohmann::json payload = nlohmann::json::parse(event.payload, nullptr, false);
+    nlohmann::ordered_json line = {
+        {"id", event.id},
+        {"task_id", event.task_id},
+        {"type", event.type},
+        {"time_ms", event.created_at_ms},
+        {"payload", payload.is_discarded() ? nlohmann::json() : payload}};
+    fmt::print("{}\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::fflush(stdout);
+  }
 };
 
 // Prints each event as a line a person can follow.
@@ -38,6 +60,14 @@ class TerminalEvents final : public agent::EventSink {
       fmt::print("    -> {}{}\n", payload.value("is_error", false) ? "error: " : "", result);
     } else if (event.type == "invalid_answer") {
       fmt::print("  model answer rejected: {}\n", payload.value("problem", ""));
+    } else if (event.type == "watchdog") {
+      fmt::print("  watchdog: {} ({})\n", payload.value("reason", ""),
+                 payload.value("verdict", ""));
+    } else if (event.type == "budget_warning") {
+      fmt::print("  budget: over 80% of the {} limit\n", payload.value("limit", ""));
+    } else if (event.type == "taint_raised") {
+      fmt::print("  sensitive data entered the task ({}): model calls stay local from now on\n",
+                 payload.value("taint", ""));
     } else if (event.type == "approval_refused") {
       fmt::print("  refused {}: needs approval and stdin is not a terminal\n",
                  payload.value("tool", ""));
@@ -108,31 +138,43 @@ void PrintOutcome(const agent::TaskOutcome& outcome) {
 }
 
 // Runs the loop with Ctrl-C/SIGTERM routed to a cancellation token.
-int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions& options) {
+int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions& options,
+          const RunFlags& flags) {
   CancellationToken cancel;
   SignalCancellation signals(cancel);
-  TerminalEvents events;
+  TerminalEvents terminal;
+  JsonlEvents jsonl;
+  agent::EventSink* events =
+      flags.events == "jsonl" ? static_cast<agent::EventSink*>(&jsonl) : &terminal;
   agent::Controller controller({.store = runtime.store.get(),
                                 .models = runtime.models.get(),
                                 .tools = &runtime.registry,
-                                .events = &events,
+                                .events = events,
                                 .policy = &runtime.gateway->policy(),
                                 .cancel = &cancel});
   Result<agent::TaskOutcome> outcome = controller.Run(task_id, options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));
-  PrintOutcome(*outcome);
+  if (flags.events != "jsonl") PrintOutcome(*outcome);
   return ExitCodeForOutcome(*outcome);
 }
 
-agent::RunOptions OptionsFrom(const Config& config, const RunFlags& flags) {
-  return {.max_steps = flags.max_steps > 0 ? flags.max_steps : config.agent.max_steps,
-          .interactive = isatty(STDIN_FILENO) != 0};
+// Flags win over `base` (the configuration for `run`, the task's saved options for `resume`).
+agent::RunOptions ApplyFlags(agent::RunOptions base, const RunFlags& flags) {
+  if (flags.max_steps > 0) base.max_steps = flags.max_steps;
+  base.interactive = isatty(STDIN_FILENO) != 0;
+  if (flags.budget_usd) base.budget.usd = flags.budget_usd;
+  if (flags.budget_tokens) base.budget.tokens = flags.budget_tokens;
+  if (flags.budget_seconds) base.budget.seconds = flags.budget_seconds;
+  if (flags.budget_tool_calls) base.budget.tool_calls = flags.budget_tool_calls;
+  if (flags.add_budget_usd > 0)
+    base.budget.usd = base.budget.usd.value_or(0) + flags.add_budget_usd;
+  return base;
 }
 
 void RunCommand(CommandState& state, const RunFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
-  agent::RunOptions options = OptionsFrom(*config, flags);
+  agent::RunOptions options = ApplyFlags({.max_steps = config->agent.max_steps}, flags);
   Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config));
   if (!runtime) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
@@ -151,23 +193,45 @@ void RunCommand(CommandState& state, const RunFlags& flags) {
     state.exit_code = ReportError(task.error(), ExitCodeFor(task.error()));
     return;
   }
-  fmt::print("task {} started in {}\n", task->id, task->workspace);
+  if (flags.events != "jsonl") fmt::print("task {} started in {}\n", task->id, task->workspace);
   std::fflush(stdout);
-  state.exit_code = Drive(**runtime, task->id, options);
+  state.exit_code = Drive(**runtime, task->id, options, flags);
 }
 
 void ResumeCommand(CommandState& state, const RunFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
-  agent::RunOptions options = OptionsFrom(*config, flags);
   Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config));
   if (!runtime) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
     return;
   }
-  fmt::print("resuming task {}\n", flags.task_id);
+  Result<std::optional<store::TaskRecord>> task = (*runtime)->store->GetTask(flags.task_id);
+  if (!task || !*task) {
+    state.exit_code = ReportError(
+        task ? Error(ErrorCode::kNotFound, fmt::format("no task with id {}", flags.task_id))
+             : task.error(),
+        kExitTaskFailed);
+    return;
+  }
+  agent::RunOptions options = ApplyFlags(agent::StoredRunOptions(**task), flags);
+  if (flags.events != "jsonl") fmt::print("resuming task {}\n", flags.task_id);
   std::fflush(stdout);
-  state.exit_code = Drive(**runtime, flags.task_id, options);
+  state.exit_code = Drive(**runtime, flags.task_id, options, flags);
+}
+
+void AddBudgetOptions(CLI::App& command, RunFlags& flags) {
+  command.add_option("--budget-usd", flags.budget_usd, "Stop when model calls cost this much")
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--budget-tokens", flags.budget_tokens, "Stop after this many tokens")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--budget-seconds", flags.budget_seconds, "Stop after this much wall time")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option("--budget-tool-calls", flags.budget_tool_calls, "Stop after this many tool calls")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--events", flags.events, "text (default) or jsonl: one JSON event per line")
+      ->check(CLI::IsMember({"text", "jsonl"}));
 }
 
 }  // namespace
@@ -181,12 +245,16 @@ void AddRunCommands(CLI::App& app, CommandState& state) {
                   "Directory the agent may read and write (default: a new one under TANDEM_HOME)");
   run->add_option("--max-steps", flags->max_steps, "Stop after this many steps")
       ->check(CLI::Range(1, 100000));
+  AddBudgetOptions(*run, *flags);
   run->callback([&state, flags] { RunCommand(state, *flags); });
 
   CLI::App* resume = app.add_subcommand("resume", "Continue a stopped or interrupted task");
   resume->add_option("task-id", flags->task_id, "The task to continue")->required();
   resume->add_option("--max-steps", flags->max_steps, "New total step limit")
       ->check(CLI::Range(1, 100000));
+  AddBudgetOptions(*resume, *flags);
+  resume->add_option("--add-budget", flags->add_budget_usd, "Raise the USD budget by this much")
+      ->check(CLI::PositiveNumber);
   resume->callback([&state, flags] { ResumeCommand(state, *flags); });
 }
 

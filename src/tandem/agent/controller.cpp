@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tandem/agent/prompt.h"
 #include "tandem/core/id.h"
@@ -16,8 +17,24 @@ using store::StepStatus;
 using store::TaskRecord;
 using store::TaskStatus;
 
-json SettingsJson(const RunOptions& options) {
-  return {{"max_steps", options.max_steps}, {"interactive", options.interactive}};
+constexpr double kBudgetWarning = 0.8;  // Share of a limit at which a warning event is sent.
+
+json SettingsJson(const RunOptions& options, double elapsed_s) {
+  return {{"max_steps", options.max_steps},
+          {"interactive", options.interactive},
+          {"budget", BudgetToJson(options.budget)},
+          {"elapsed_s", elapsed_s}};
+}
+
+double StoredElapsed(const TaskRecord& task) {
+  json settings = json::parse(task.settings, nullptr, false);
+  return settings.is_object() ? settings.value("elapsed_s", 0.0) : 0.0;
+}
+
+// A stable text for an action, to compare proposals: tool name and canonical arguments.
+std::string Signature(const StepRecord& step) {
+  json args = json::parse(step.tool_arguments, nullptr, false);
+  return step.tool_name + " " + (args.is_discarded() ? step.tool_arguments : args.dump());
 }
 
 }  // namespace
@@ -26,7 +43,12 @@ json SettingsJson(const RunOptions& options) {
 class Controller::Loop {
  public:
   Loop(const ControllerDeps& deps, TaskRecord task, const RunOptions& options)
-      : deps_(deps), task_(std::move(task)), options_(options) {}
+      : deps_(deps),
+        task_(std::move(task)),
+        options_(options),
+        watchdog_(options.watchdog),
+        started_(deps.clock->Monotonic()),
+        elapsed_before_s_(StoredElapsed(task_)) {}
 
   Result<TaskOutcome> Run() {
     Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
@@ -36,6 +58,7 @@ class Controller::Loop {
     if (!taint) return std::unexpected(std::move(taint.error()).WithContext("task " + task_.id));
     taint_.Merge(*taint);
     specs_ = ToolSpecs(*deps_.tools);
+    task_.settings = SettingsJson(options_, elapsed_before_s_).dump();
     if (Status status = SetStatus(TaskStatus::kRunning, ""); !status) {
       return std::unexpected(status.error());
     }
@@ -49,12 +72,24 @@ class Controller::Loop {
         return Stop(TaskStatus::kStopped,
                     fmt::format("step limit of {} reached", options_.max_steps));
       }
+      Result<std::optional<std::string>> exhausted = CheckBudget();
+      if (!exhausted) return std::unexpected(exhausted.error());
+      if (*exhausted) {
+        return Stop(TaskStatus::kStopped,
+                    fmt::format("budget exhausted: {}; resume with `tandem resume {} "
+                                "--add-budget USD` (or raise the limit)",
+                                **exhausted, task_.id));
+      }
       int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
       llm::ChatRequest request{.messages = BuildMessages(task_, steps_, specs_, note),
                                .tools = specs_,
                                .tool_choice = "auto"};
-      Result<ModelAnswer> answer = deps_.models->Call(
-          request, {.task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel});
+      Result<ModelAnswer> answer =
+          deps_.models->Call(request, {.task_id = task_.id,
+                                       .step_seq = seq,
+                                       .cancel = deps_.cancel,
+                                       .taint = &taint_,
+                                       .escalate = std::exchange(escalate_, false)});
       if (!answer) {
         if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
           return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
@@ -75,7 +110,18 @@ class Controller::Loop {
       invalid_streak = 0;
       note.clear();
       if (step->tool_name == kFinishTool) return Finish(std::move(*step));
+      std::string signature = Signature(*step);
+      if (std::optional<Result<TaskOutcome>> stopped =
+              Supervise(watchdog_.CheckProposal(signature), note)) {
+        return std::move(*stopped);
+      }
+      if (!note.empty()) continue;  // The watchdog asked for a re-plan; the action did not run.
       if (Status executed = Execute(std::move(*step)); !executed) return Fail(executed.error());
+      bool failed = steps_.back().result_is_error;
+      if (std::optional<Result<TaskOutcome>> stopped =
+              Supervise(watchdog_.RecordResult(signature, failed), note)) {
+        return std::move(*stopped);
+      }
     }
   }
 
@@ -102,7 +148,66 @@ class Controller::Loop {
     return deps_.store->UpdateTask(task_);
   }
 
+  double ElapsedSeconds() const {
+    return elapsed_before_s_ +
+           std::chrono::duration<double>(deps_.clock->Monotonic() - started_).count();
+  }
+
+  // What the task has used so far: model cost and tokens from the ledger, tool calls from its
+  // steps, wall time over all its runs.
+  Result<Spend> CurrentSpend() const {
+    Result<std::vector<store::LedgerRow>> rows = deps_.store->ListLedger({.task_id = task_.id});
+    if (!rows) return std::unexpected(rows.error());
+    Spend spend;
+    for (const store::LedgerRow& row : *rows) {
+      spend.usd += row.cost_usd.value_or(0);
+      spend.tokens += row.prompt_tokens + row.completion_tokens;
+    }
+    for (const StepRecord& step : steps_) {
+      if (step.tool_name != kFinishTool) ++spend.tool_calls;
+    }
+    spend.seconds = ElapsedSeconds();
+    return spend;
+  }
+
+  // The exhausted limit, if any; emits a warning event the first time a limit passes 80%.
+  Result<std::optional<std::string>> CheckBudget() {
+    const Budget& budget = options_.budget;
+    if (!budget.usd && !budget.tokens && !budget.seconds && !budget.tool_calls) {
+      return std::optional<std::string>();
+    }
+    Result<Spend> spend = CurrentSpend();
+    if (!spend) return std::unexpected(spend.error());
+    for (const std::string& limit : LimitsAbove(budget, *spend, kBudgetWarning)) {
+      if (warned_.insert(limit).second) {
+        Emit("budget_warning",
+             {{"limit", limit}, {"spent", SpendToJson(*spend)}, {"budget", BudgetToJson(budget)}});
+      }
+    }
+    return ExhaustedLimit(budget, *spend);
+  }
+
+  // Acts on a watchdog verdict: a re-plan note for the model (and a stronger model if the
+  // router allows one), or the end of the task.
+  std::optional<Result<TaskOutcome>> Supervise(WatchdogVerdict verdict, std::string& note) {
+    if (verdict == WatchdogVerdict::kProceed) return std::nullopt;
+    Emit("watchdog", {{"reason", watchdog_.reason()},
+                      {"recoveries", watchdog_.recoveries()},
+                      {"verdict", verdict == WatchdogVerdict::kStop ? "stop" : "replan"}});
+    if (verdict == WatchdogVerdict::kStop) {
+      return Stop(TaskStatus::kFailed, fmt::format("stopped by the watchdog after {} re-plans: {}",
+                                                   watchdog_.recoveries() - 1, watchdog_.reason()));
+    }
+    note = fmt::format(
+        "Watchdog: {}. That is not making progress. Step back, re-plan, and take a different "
+        "action, or call {} if the goal cannot be reached.",
+        watchdog_.reason(), kFinishTool);
+    escalate_ = true;
+    return std::nullopt;
+  }
+
   Result<TaskOutcome> Stop(TaskStatus status, std::string reason) {
+    task_.settings = SettingsJson(options_, ElapsedSeconds()).dump();
     if (Status saved = SetStatus(status, reason); !saved) return std::unexpected(saved.error());
     Emit("task_finished", {{"status", store::TaskStatusName(status)}, {"reason", reason}});
     return TaskOutcome{
@@ -287,9 +392,24 @@ class Controller::Loop {
   std::vector<StepRecord> steps_;
   std::vector<llm::ToolSpec> specs_;
   router::TaintState taint_;
+  Watchdog watchdog_;
+  std::chrono::steady_clock::time_point started_;  // Start of this run.
+  double elapsed_before_s_;                        // Wall time of earlier runs.
+  std::set<std::string> warned_;                   // Budget limits already warned about.
+  bool escalate_ = false;                          // Ask the router for a stronger model.
   std::string summary_;
   bool refused_by_policy_ = false;
 };
+
+RunOptions StoredRunOptions(const store::TaskRecord& task) {
+  RunOptions options;
+  json settings = json::parse(task.settings, nullptr, false);
+  if (!settings.is_object()) return options;
+  options.max_steps = settings.value("max_steps", options.max_steps);
+  options.interactive = settings.value("interactive", options.interactive);
+  options.budget = BudgetFromJson(settings.value("budget", json::object()));
+  return options;
+}
 
 Controller::Controller(ControllerDeps deps) : deps_(deps) {}
 
@@ -307,7 +427,7 @@ Result<store::TaskRecord> Controller::Create(const std::string& goal,
                   .goal = goal,
                   .status = TaskStatus::kPending,
                   .workspace = std::filesystem::canonical(workspace, ec).string(),
-                  .settings = SettingsJson(options).dump(),
+                  .settings = SettingsJson(options, 0).dump(),
                   .created_at_ms = ToUnixMillis(deps_.clock->Now()),
                   .updated_at_ms = ToUnixMillis(deps_.clock->Now())};
   if (deps_.policy != nullptr) {

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <string>
 
+#include "tandem/agent/budget.h"
 #include "tandem/agent/model_access.h"
+#include "tandem/agent/watchdog.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/clock.h"
 #include "tandem/router/policy.h"
@@ -18,7 +20,12 @@ struct RunOptions {
   int max_steps = 30;        // Model turns allowed in total (resume counts earlier steps).
   bool interactive = false;  // False: never wait for a person; calls needing approval are refused.
   int max_invalid_answers = 3;  // Consecutive answers without a usable tool call before failing.
+  Budget budget;                // USD, tokens, time and tool-call limits; unset: unlimited.
+  WatchdogOptions watchdog;     // Loop and no-progress detection.
 };
+
+// The options a task was last run with (saved in its settings), for `resume`.
+RunOptions StoredRunOptions(const store::TaskRecord& task);
 
 struct TaskOutcome {
   std::string task_id;

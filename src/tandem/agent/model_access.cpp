@@ -12,7 +12,8 @@ GatewayModelAccess::GatewayModelAccess(router::Gateway* gateway, const Config* c
 Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
                                              const CallContext& context) {
   auto started = clock_->Monotonic();
-  router::CallContext route{.task_id = context.task_id, .taint = context.taint};
+  router::CallContext route{
+      .task_id = context.task_id, .taint = context.taint, .escalate = context.escalate};
   Result<router::GatewayResponse> answer = gateway_->Chat(
       route, request,
       {.cancel = context.cancel, .stream = context.stream, .on_text = context.on_text});

@@ -22,6 +22,7 @@ struct CallContext {
   int64_t step_seq = 0;
   const CancellationToken* cancel = nullptr;
   const router::TaintState* taint = nullptr;  // The task's taint; nullptr: untainted.
+  bool escalate = false;                      // Ask for a stronger model (watchdog re-plan).
   bool stream = false;                        // Stream the answer to on_text.
   std::function<void(std::string_view)> on_text;
 };
