@@ -214,6 +214,10 @@ void ResumeCommand(CommandState& state, const RunFlags& flags) {
         kExitTaskFailed);
     return;
   }
+  if ((*task)->status == store::TaskStatus::kSucceeded) {
+    fmt::print("task {} already finished: {}\n", flags.task_id, (*task)->stop_reason);
+    return;
+  }
   agent::RunOptions options = ApplyFlags(agent::StoredRunOptions(**task), flags);
   if (flags.events != "jsonl") fmt::print("resuming task {}\n", flags.task_id);
   std::fflush(stdout);

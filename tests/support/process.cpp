@@ -64,6 +64,30 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   return result;
 }
 
+int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& options,
+                 const std::string& output_path) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0) _exit(127);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(127);
+    for (const auto& [key, value] : options.env)
+      setenv(key.c_str(), value.c_str(), 1);
+    std::vector<char*> args;
+    for (const std::string& arg : argv)
+      args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 ProcessResult RunTandem(const std::vector<std::string>& args, const ProcessOptions& options) {
   std::vector<std::string> argv = {TANDEM_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -21,6 +21,11 @@ struct ProcessOptions {
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// Starts a program without waiting: stdin from /dev/null, stdout and stderr appended to
+// `output_path`. Returns its pid (the caller waits for or kills it).
+int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& options,
+                 const std::string& output_path);
+
 // RunProcess with TANDEM_BINARY as argv[0].
 ProcessResult RunTandem(const std::vector<std::string>& args, const ProcessOptions& options = {});
 
