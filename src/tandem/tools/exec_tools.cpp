@@ -72,21 +72,27 @@ class ExecTool : public BasicTool {
 
 }  // namespace
 
-Status RegisterExecTools(Registry& registry, const SandboxOptions& options) {
+std::vector<std::unique_ptr<Tool>> MakeExecTools(const SandboxOptions& options) {
   auto sandbox = std::make_shared<const Result<std::unique_ptr<Sandbox>>>(Sandbox::Create(options));
-  if (Status ok = registry.Register(std::make_unique<ExecTool>(
-          "execute_shell",
-          "Run a shell command (/bin/sh -c) in a sandbox: working directory /workspace (the task "
-          "workspace, writable), no network, read-only system, limited time and memory.",
-          "command", std::vector<std::string>{"/bin/sh", "-c"}, false, sandbox));
-      !ok) {
-    return ok;
-  }
-  return registry.Register(std::make_unique<ExecTool>(
+  std::vector<std::unique_ptr<Tool>> tools;
+  tools.push_back(std::make_unique<ExecTool>(
+      "execute_shell",
+      "Run a shell command (/bin/sh -c) in a sandbox: working directory /workspace (the task "
+      "workspace, writable), no network, read-only system, limited time and memory.",
+      "command", std::vector<std::string>{"/bin/sh", "-c"}, false, sandbox));
+  tools.push_back(std::make_unique<ExecTool>(
       "execute_python",
       "Run a Python 3 program in a sandbox: working directory /workspace (the task workspace, "
       "writable), no network, read-only system, limited time and memory. Print results.",
       "code", std::vector<std::string>{"/usr/bin/python3", "-I", "-B", "-"}, true, sandbox));
+  return tools;
+}
+
+Status RegisterExecTools(Registry& registry, const SandboxOptions& options) {
+  for (auto& tool : MakeExecTools(options)) {
+    if (Status ok = registry.Register(std::move(tool)); !ok) return ok;
+  }
+  return {};
 }
 
 }  // namespace tandem::tools
