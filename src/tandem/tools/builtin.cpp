@@ -3,6 +3,7 @@
 
 #include "tandem/tools/exec_tools.h"
 #include "tandem/tools/file_tools.h"
+#include "tandem/tools/sql_query.h"
 #include "tandem/tools/tools_config.h"
 #include "tandem/tools/web_fetch.h"
 
@@ -13,6 +14,7 @@ Status RegisterBuiltinTools(Registry& registry, const ToolsConfig& config) {
   for (auto& tool : MakeExecTools(config.sandbox))
     tools.push_back(std::move(tool));
   tools.push_back(MakeWebFetchTool(config.fetch));
+  tools.push_back(MakeSqlQueryTool(config.sql));
   for (auto& tool : tools) {
     bool disabled = std::find(config.disabled.begin(), config.disabled.end(), tool->name()) !=
                     config.disabled.end();
