@@ -3,6 +3,7 @@
 
 #include "tandem/tools/exec_tools.h"
 #include "tandem/tools/file_tools.h"
+#include "tandem/tools/send_email.h"
 #include "tandem/tools/sql_query.h"
 #include "tandem/tools/tools_config.h"
 #include "tandem/tools/web_fetch.h"
@@ -15,6 +16,7 @@ Status RegisterBuiltinTools(Registry& registry, const ToolsConfig& config) {
     tools.push_back(std::move(tool));
   tools.push_back(MakeWebFetchTool(config.fetch));
   tools.push_back(MakeSqlQueryTool(config.sql));
+  tools.push_back(MakeSendEmailTool(config.email, config.secrets));
   for (auto& tool : tools) {
     bool disabled = std::find(config.disabled.begin(), config.disabled.end(), tool->name()) !=
                     config.disabled.end();
