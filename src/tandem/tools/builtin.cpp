@@ -7,6 +7,7 @@
 #include "tandem/tools/sql_query.h"
 #include "tandem/tools/tools_config.h"
 #include "tandem/tools/web_fetch.h"
+#include "tandem/tools/web_search.h"
 
 namespace tandem::tools {
 
@@ -15,6 +16,7 @@ Status RegisterBuiltinTools(Registry& registry, const ToolsConfig& config) {
   for (auto& tool : MakeExecTools(config.sandbox))
     tools.push_back(std::move(tool));
   tools.push_back(MakeWebFetchTool(config.fetch));
+  tools.push_back(MakeWebSearchTool(config.search, config.secrets));
   tools.push_back(MakeSqlQueryTool(config.sql));
   tools.push_back(MakeSendEmailTool(config.email, config.secrets));
   for (auto& tool : tools) {
