@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gumbo.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 namespace tandem::tools {
@@ -242,9 +244,75 @@ std::string NodeText(const GumboNode* node) {
   return text;
 }
 
+bool IsVoidElement(std::string_view name) {
+  for (std::string_view v : {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                             "meta", "source", "track", "wbr", "param", "keygen"}) {
+    if (name == v) return true;
+  }
+  return false;
+}
+
+// An upper estimate of how deeply the document nests (open tags not yet closed). The HTML
+// tree builder is quadratic on pathological nesting (hundreds of thousands of unclosed tags
+// take minutes), so such input is not given to the parser at all.
+size_t EstimateNesting(std::string_view html) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  for (size_t i = 0; i + 1 < html.size(); ++i) {
+    if (html[i] != '<') continue;
+    bool closing = html[i + 1] == '/';
+    size_t start = i + (closing ? 2 : 1);
+    size_t end = start;
+    while (end < html.size() && std::isalnum(static_cast<unsigned char>(html[end])))
+      ++end;
+    if (end == start) continue;
+    std::string name(html.substr(start, end - start));
+    for (char& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // Void elements never nest; these close implicitly when a sibling starts.
+    if (IsVoidElement(name) || name == "p" || name == "li" || name == "td" || name == "th" ||
+        name == "tr" || name == "dt" || name == "dd" || name == "option") {
+      continue;
+    }
+    size_t close = html.find('>', end);
+    bool self_closing = close != std::string_view::npos && close > 0 && html[close - 1] == '/';
+    if (closing) {
+      depth = depth > 0 ? depth - 1 : 0;
+    } else if (!self_closing) {
+      deepest = std::max(deepest, ++depth);
+    }
+  }
+  return deepest;
+}
+
+// Fallback for documents too deep to parse: drop tags, keep text.
+std::string StripAllTags(std::string_view html) {
+  std::string out;
+  bool in_tag = false;
+  for (char c : html) {
+    if (c == '<') {
+      in_tag = true;
+    } else if (c == '>') {
+      in_tag = false;
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else if (!in_tag) {
+      bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+      if (!space || (!out.empty() && out.back() != ' ')) out += space ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+constexpr size_t kMaxParsedNesting = 2000;
+
 }  // namespace
 
 HtmlText HtmlToText(std::string_view html, std::string_view base_url, size_t max_links) {
+  if (EstimateNesting(html) > kMaxParsedNesting) {
+    HtmlText flat;
+    flat.text = "[page nests too deeply to parse; tags removed]\n" + StripAllTags(html);
+    return flat;
+  }
   GumboOutput* output = gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size());
   HtmlText result;
   const GumboNode* root = output->root;
