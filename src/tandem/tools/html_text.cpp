@@ -8,6 +8,8 @@
 #include <cctype>
 #include <map>
 
+#include "tandem/tools/text_util.h"
+
 namespace tandem::tools {
 
 std::string ResolveUrl(std::string_view base, std::string_view reference) {
@@ -198,7 +200,7 @@ class Renderer {
   void AppendLinkMarker(const GumboNode* node) {
     const GumboAttribute* href = gumbo_get_attribute(&node->v.element.attributes, "href");
     if (!href) return;
-    std::string url = ResolveUrl(base_url_, href->value);
+    std::string url = ToValidUtf8(ResolveUrl(base_url_, href->value));
     if (!(url.starts_with("http://") || url.starts_with("https://"))) return;
     auto [it, inserted] = numbers_.try_emplace(url, links_.size() + 1);
     if (inserted) {
