@@ -283,6 +283,25 @@ TEST(SandboxSetupTest, ExecToolsRefuseWhenTheSandboxIsMissing) {
   EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition);
 }
 
+TEST(SandboxSetupTest, UnsandboxedModeStillClearsTheEnvironmentAndLimitsTime) {
+  SandboxOptions options;
+  options.mode = SandboxMode::kNone;
+  options.limits.timeout_s = 1;
+  auto sandbox = Sandbox::Create(options);
+  ASSERT_TRUE(sandbox) << sandbox.error().message();
+  TempDir dir;
+  setenv("TANDEM_TEST_PARENT_SECRET", "sk-parent-secret-456", 1);
+  ProcessRequest request;
+  request.argv = {"/bin/sh", "-c", "env; pwd; sleep 30 & wait"};
+  request.workspace = dir.path();
+  Result<ProcessOutcome> out = (*sandbox)->Run(request);
+  unsetenv("TANDEM_TEST_PARENT_SECRET");
+  ASSERT_TRUE(out) << out.error().message();
+  EXPECT_TRUE(out->timed_out);
+  EXPECT_EQ(out->stdout_text.find("sk-parent-secret"), std::string::npos);
+  EXPECT_NE(out->stdout_text.find(fs::absolute(dir.path()).string()), std::string::npos);
+}
+
 TEST(SandboxSetupTest, SeccompFilterCompiles) {
   Result<std::string> bpf = BuildSeccompFilter();
   ASSERT_TRUE(bpf) << bpf.error().message();

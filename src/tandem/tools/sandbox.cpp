@@ -367,7 +367,8 @@ Sandbox::~Sandbox() = default;
 
 Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) {
   std::unique_ptr<Sandbox> sandbox(new Sandbox(options));
-  if (options.mode == SandboxMode::kNone) return sandbox;
+  sandbox->pids_root_ = options.cgroup_parent.empty() ? FindPidsCgroup() : options.cgroup_parent;
+  if (options.mode == SandboxMode::kNone) return sandbox;  // Limits only, by explicit choice.
   auto refuse = [](std::string why) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "the code sandbox cannot be set up: {}. Code tools are refused; set [tools] "
@@ -381,7 +382,6 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxOptions& options) 
   Result<std::string> bpf = BuildSeccompFilter();
   if (!bpf) return refuse(bpf.error().message());
   sandbox->seccomp_bpf_ = std::move(*bpf);
-  sandbox->pids_root_ = options.cgroup_parent.empty() ? FindPidsCgroup() : options.cgroup_parent;
   if (geteuid() == 0 && sandbox->pids_root_.empty()) {
     return refuse(
         "running as root, where the kernel ignores RLIMIT_NPROC, and no writable pids cgroup "
@@ -465,8 +465,9 @@ Result<ProcessOutcome> Sandbox::Run(const ProcessRequest& request) const {
   std::unique_ptr<RunCgroup> cgroup;
   if (!pids_root_.empty()) {
     auto created = RunCgroup::Create(pids_root_, limits.max_processes);
-    if (!created) return std::unexpected(created.error());
-    cgroup = std::move(*created);
+    // Root depends on the cgroup for the process cap; others still have RLIMIT_NPROC.
+    if (!created && geteuid() == 0) return std::unexpected(created.error());
+    if (created) cgroup = std::move(*created);
   }
   auto stdin_fd = MemfdWith("tandem-stdin", request.stdin_data);
   if (!stdin_fd) return std::unexpected(stdin_fd.error());
