@@ -51,5 +51,6 @@ void AddTasksCommands(CLI::App& app, CommandState& state);
 void AddPlanCommands(CLI::App& app, CommandState& state);
 void AddCostCommands(CLI::App& app, CommandState& state);
 void AddRouteCommands(CLI::App& app, CommandState& state);
+void AddToolCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   AddPlanCommands(app, state);
   AddCostCommands(app, state);
   AddRouteCommands(app, state);
+  AddToolCommands(app, state);
 
   try {
     app.parse(argc, argv);

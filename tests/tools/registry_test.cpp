@@ -99,6 +99,22 @@ TEST_F(RegistryTest, CancelledContextDoesNotInvoke) {
   EXPECT_EQ(echo_->calls, 0);
 }
 
+class ThrowingTool : public BasicTool {
+ public:
+  ThrowingTool() : BasicTool("thrower", "Throws.", ObjectSchema({}, {}), EffectClass::kRead) {}
+  Result<ToolResult> Invoke(const json& args, ToolContext&) const override {
+    (void)args.at("missing").get<std::string>();  // Throws nlohmann::json::out_of_range.
+    return ToolResult{};
+  }
+};
+
+TEST_F(RegistryTest, ExceptionsFromToolsBecomeInternalErrors) {
+  ASSERT_TRUE(registry_.Register(std::make_unique<ThrowingTool>()));
+  Result<ToolResult> result = registry_.Invoke("thrower", json::object(), context_);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kInternal);
+}
+
 TEST_F(RegistryTest, DescribeListsSchemaAndEffect) {
   json described = registry_.Describe();
   ASSERT_EQ(described.size(), 1u);

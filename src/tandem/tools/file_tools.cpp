@@ -231,14 +231,19 @@ class SearchFilesTool : public BasicTool {
 
 }  // namespace
 
+std::vector<std::unique_ptr<Tool>> MakeFileTools() {
+  std::vector<std::unique_ptr<Tool>> tools;
+  tools.push_back(std::make_unique<ReadFileTool>());
+  tools.push_back(std::make_unique<WriteFileTool>("write_file", false));
+  tools.push_back(std::make_unique<WriteFileTool>("append_file", true));
+  tools.push_back(std::make_unique<ListFilesTool>());
+  tools.push_back(std::make_unique<SearchFilesTool>());
+  tools.push_back(std::make_unique<DeleteFileTool>());
+  return tools;
+}
+
 Status RegisterFileTools(Registry& registry) {
-  std::unique_ptr<Tool> tools[] = {std::make_unique<ReadFileTool>(),
-                                   std::make_unique<WriteFileTool>("write_file", false),
-                                   std::make_unique<WriteFileTool>("append_file", true),
-                                   std::make_unique<ListFilesTool>(),
-                                   std::make_unique<SearchFilesTool>(),
-                                   std::make_unique<DeleteFileTool>()};
-  for (auto& tool : tools) {
+  for (auto& tool : MakeFileTools()) {
     if (Status ok = registry.Register(std::move(tool)); !ok) return ok;
   }
   return {};

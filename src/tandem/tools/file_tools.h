@@ -3,9 +3,15 @@
 // is confined by the kernel.
 #pragma once
 
+#include <memory>
+#include <vector>
+
 #include "tandem/tools/tools.h"
 
 namespace tandem::tools {
+
+// The six file tools.
+std::vector<std::unique_ptr<Tool>> MakeFileTools();
 
 // Registers the six file tools. Fails only if a name is already taken.
 Status RegisterFileTools(Registry& registry);

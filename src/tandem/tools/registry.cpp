@@ -83,7 +83,13 @@ Result<ToolResult> Registry::Invoke(std::string_view name, const nlohmann::json&
     return std::unexpected(std::move(valid.error()).WithContext(fmt::format("tool {}", name)));
   }
   if (context.Cancelled()) return MakeError(ErrorCode::kCancelled, "tool {}: cancelled", name);
-  return WithContext(tool->Invoke(args, context), fmt::format("tool {}", name));
+  // Tools report failures as values; an exception here is a bug, but it must not cross the
+  // module boundary (e.g. a JSON type error from an argument the schema should have caught).
+  try {
+    return WithContext(tool->Invoke(args, context), fmt::format("tool {}", name));
+  } catch (const std::exception& e) {
+    return MakeError(ErrorCode::kInternal, "tool {}: unexpected failure: {}", name, e.what());
+  }
 }
 
 }  // namespace tandem::tools

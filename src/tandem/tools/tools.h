@@ -3,7 +3,7 @@
 //
 //   Result<ToolsConfig> config = ParseToolsConfig(app_config);
 //   Registry registry;
-//   RegisterBuiltinTools(registry, *config);  // builtin.h
+//   RegisterBuiltinTools(registry, *config);  // tools_config.h
 //   ToolContext context;
 //   context.workspace_root = task_dir;
 //   Result<ToolResult> out = registry.Invoke("read_file", {{"path", "notes.md"}}, context);
