@@ -3,6 +3,8 @@ add_library(tandem_build_flags INTERFACE)
 target_compile_options(tandem_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Woverloaded-virtual -Wimplicit-fallthrough
+  # GCC 12 warns on designated initializers that rely on default member initializers.
+  -Wno-missing-field-initializers
   $<$<BOOL:${TANDEM_WERROR}>:-Werror>)
 if(TANDEM_SANITIZE)
   target_compile_options(tandem_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

@@ -15,7 +15,9 @@ namespace tandem::llm {
 // Per-call options that are not part of the request body.
 struct CallOptions {
   const CancellationToken* cancel = nullptr;  // Checked while waiting; nullptr: not cancellable.
-  // Called with each piece of streamed text, when the implementation streams.
+  // Ask for a streamed answer when the provider can stream; the result is the same message.
+  bool stream = false;
+  // Called with each piece of streamed text, when the answer is streamed.
   std::function<void(std::string_view delta)> on_text;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,8 +19,14 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds total_timeout{600'000};
+  // Limits on the wait for the first response byte and on any gap between bytes; 0: none.
+  std::chrono::milliseconds first_byte_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
   size_t max_response_bytes = 64 << 20;  // Larger bodies fail with kInvalidArgument.
   const CancellationToken* cancel = nullptr;
+  // When set, the body of a 2xx response is handed over as it arrives instead of being kept in
+  // HttpResponse::body; returning false aborts the transfer (reported as kCancelled).
+  std::function<bool(std::string_view)> on_body;
 };
 
 struct HttpResponse {
@@ -29,7 +36,8 @@ struct HttpResponse {
 };
 
 // Performs one request. Transport failures map to kUnavailable (connect, reset),
-// kDeadlineExceeded (timeouts) and kCancelled; an HTTP error status is a successful response.
+// kDeadlineExceeded (timeouts; reason "connect", "first_byte", "idle" or "total") and
+// kCancelled; an HTTP error status is a successful response (its body is kept).
 // Thread-safe: each call uses its own curl handle.
 Result<HttpResponse> PerformHttp(const HttpRequest& request);
 

@@ -115,6 +115,22 @@ json ChatRequestToJson(const ChatRequest& request, const std::string& model) {
   if (request.seed) body["seed"] = *request.seed;
   if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
   if (!request.stop.empty()) body["stop"] = request.stop;
+  switch (request.response_format.kind) {
+    case ResponseFormat::Kind::kText:
+      break;
+    case ResponseFormat::Kind::kJsonObject:
+      body["response_format"] = {{"type", "json_object"}};
+      break;
+    case ResponseFormat::Kind::kJsonSchema:
+      body["response_format"] = {
+          {"type", "json_schema"},
+          {"json_schema",
+           {{"name",
+             request.response_format.name.empty() ? "answer" : request.response_format.name},
+            {"schema", request.response_format.schema},
+            {"strict", true}}}};
+      break;
+  }
   return body;
 }
 

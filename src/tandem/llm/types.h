@@ -51,6 +51,14 @@ struct Usage {
   bool operator==(const Usage&) const = default;
 };
 
+// Structured output requested from the model (`response_format`).
+struct ResponseFormat {
+  enum class Kind { kText, kJsonObject, kJsonSchema };
+  Kind kind = Kind::kText;
+  std::string name;       // Schema name (kJsonSchema).
+  nlohmann::json schema;  // JSON Schema (kJsonSchema).
+};
+
 struct ChatRequest {
   std::vector<Message> messages;
   std::vector<ToolSpec> tools;
@@ -60,13 +68,15 @@ struct ChatRequest {
   std::optional<int64_t> seed;
   std::optional<int64_t> max_tokens;
   std::vector<std::string> stop;
+  ResponseFormat response_format;
 };
 
 struct ChatResponse {
   Message message;  // Role kAssistant.
   Usage usage;
-  std::string finish_reason;  // "stop", "tool_calls", "length", "content_filter".
-  std::string model;          // The model that answered, as the provider named it.
+  std::string finish_reason;           // "stop", "tool_calls", "length", "content_filter".
+  std::string model;                   // The model that answered, as the provider named it.
+  int64_t time_to_first_token_ms = 0;  // Streaming: first content; otherwise the whole answer.
 };
 
 }  // namespace tandem::llm
