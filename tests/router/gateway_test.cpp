@@ -296,3 +296,39 @@ TEST(GatewayCreateTest, EngineProvidersNeedAFactory) {
 
 }  // namespace
 }  // namespace tandem::router
+
+namespace tandem::router {
+namespace {
+
+TEST_F(GatewayTest, WaitsForACooldownWhenConfiguredInsteadOfFailing) {
+  ConfigLoadOptions options;
+  options.environment = std::map<std::string, std::string>{};
+  Result<Config> config = ParseConfig(kConfig, "tandem.toml", options);
+  ASSERT_TRUE(config);
+  GatewayOptions gateway_options;
+  gateway_options.clock = &clock_;
+  gateway_options.max_wait = std::chrono::seconds(45);
+  gateway_options.model_factory =
+      [this](const Config&, const ProviderConfig& p) -> Result<std::unique_ptr<llm::ChatModel>> {
+    return std::make_unique<ScriptedModel>(p.name, scripts_[p.name]);
+  };
+  auto gateway = Gateway::Create(*config, gateway_options);
+  ASSERT_TRUE(gateway);
+  // The local model fails twice, then recovers.
+  Script& edge = scripts_["edge"];
+  edge.answers.push_back(MakeError(ErrorCode::kUnavailable, "warming up"));
+  edge.answers.push_back(MakeError(ErrorCode::kUnavailable, "warming up"));
+  auto before = clock_.Monotonic();
+  Result<GatewayResponse> answer = (*gateway)->Chat({}, Ask("Confidential memo"));
+  // One failure leaves the circuit closed: there is no cooldown to wait for, so it fails.
+  ASSERT_FALSE(answer);
+  // The second failure opens the circuit; the gateway waits out the 30 s and the trial succeeds.
+  Result<GatewayResponse> later = (*gateway)->Chat({}, Ask("Confidential memo"));
+  ASSERT_TRUE(later) << later.error().message();
+  EXPECT_EQ(later->decision.provider(), "edge");
+  EXPECT_EQ(clock_.Monotonic() - before, std::chrono::seconds(30));
+  EXPECT_THAT(scripts_["cloud"].seen, IsEmpty());
+}
+
+}  // namespace
+}  // namespace tandem::router

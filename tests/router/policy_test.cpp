@@ -314,3 +314,32 @@ TEST(GlobTest, SegmentsAndDoubleStars) {
 
 }  // namespace
 }  // namespace tandem::router
+
+namespace tandem::router {
+namespace {
+
+TEST(TaintJsonTest, RoundTripsMarks) {
+  TaintState taint;
+  taint.Add({TaintSource::kFileRead, "contracts/a.txt", {"confidential_path", "email"}});
+  taint.Add({TaintSource::kMemoryRecall, "", {"phone"}});
+  Result<TaintState> back = TaintState::FromJson(taint.ToJson());
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->marks(), taint.marks());
+  Result<TaintState> empty = TaintState::FromJson("");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->tainted());
+}
+
+TEST(TaintJsonTest, MalformedStoredTaintIsDataLossNotACrash) {
+  for (const char* bad :
+       {"{", "{}", "[1]", R"([{"origin":"x"}])", R"([{"source":"moon"}])",
+        R"([{"source":"goal","origin":7}])", R"([{"source":"goal","reasons":"email"}])",
+        R"([{"source":"goal","reasons":[1]}])"}) {
+    Result<TaintState> taint = TaintState::FromJson(bad);
+    ASSERT_FALSE(taint) << bad;
+    EXPECT_EQ(taint.error().code(), ErrorCode::kDataLoss) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::router

@@ -28,7 +28,7 @@ struct AuditRecord {
   // Provider error messages are not kept: they may echo the prompt.
   std::string outcome;
   int64_t latency_ms = 0;
-  uint64_t payload_fingerprint = 0;  // FNV-1a of the payload, to correlate without content.
+  uint64_t payload_fingerprint = 0;  // Hash of the payload, to correlate without content.
 };
 
 nlohmann::json AuditRecordToJson(const AuditRecord& record);

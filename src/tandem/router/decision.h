@@ -41,7 +41,7 @@ class Decision {
   const std::vector<std::string>& escalation_reasons() const { return escalation_reasons_; }
   // Estimated prompt tokens (bytes / 4) used by the escalation thresholds.
   int64_t estimated_tokens() const { return estimated_tokens_; }
-  // FNV-1a hash of the payload this decision was made for.
+  // 64-bit hash of the payload this decision was made for.
   uint64_t fingerprint() const { return fingerprint_; }
 
  private:

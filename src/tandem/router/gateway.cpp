@@ -122,6 +122,53 @@ void Gateway::Audit(const CallContext& context, const Decision& decision,
   options_.audit->Record(record);
 }
 
+std::optional<std::chrono::milliseconds> Gateway::NextAvailability(const Decision& decision) const {
+  std::optional<std::chrono::milliseconds> best;
+  for (const std::string& name : decision.candidates()) {
+    std::optional<std::chrono::milliseconds> left = health_.TimeUntilAvailable(name);
+    if (left && left->count() > 0 && (!best || *left < *best)) best = left;
+  }
+  return best;
+}
+
+std::optional<Result<GatewayResponse>> Gateway::TryCandidates(
+    Decision& decision, const CallContext& context, const llm::ChatRequest& outbound,
+    const Masker& masker, const llm::CallOptions& options, std::vector<std::string>& attempted,
+    std::vector<std::string>& states, std::chrono::steady_clock::time_point started) {
+  for (const std::string& name : decision.candidates()) {
+    const ProviderConfig* provider = FindProvider(name);
+    // Candidates come only from zones the policy allowed; this re-check keeps the privacy
+    // guarantee independent of candidate ordering code.
+    if (!provider || (provider->zone == Zone::kCloud && decision.sensitive())) {
+      return MakeError(ErrorCode::kInternal, "routing invariant violated for provider '{}'", name);
+    }
+    if (!health_.Admit(name)) {
+      states.push_back(fmt::format("{} ({})", name, health_.Describe(name)));
+      continue;
+    }
+    attempted.push_back(name);
+    Result<llm::ChatResponse> answer = models_.at(name)->Chat(outbound, options);
+    if (answer) {
+      health_.RecordSuccess(name);
+      decision.provider_ = name;
+      decision.route_ = provider->zone == Zone::kCloud ? Route::kCloud : Route::kLocal;
+      if (decision.masked()) masker.Restore(answer->message);
+      Audit(context, decision, attempted, "ok", started);
+      return GatewayResponse{std::move(*answer), std::move(decision)};
+    }
+    ErrorCode code = answer.error().code();
+    if (CountsAsFailure(code)) health_.RecordFailure(name);
+    if (!TryNextProvider(code)) {
+      decision.provider_ = name;
+      Audit(context, decision, attempted, fmt::format("error:{}", ErrorCodeName(code)), started);
+      return std::unexpected(
+          std::move(answer.error()).WithContext(fmt::format("provider '{}'", name)));
+    }
+    states.push_back(fmt::format("{} (failed: {})", name, answer.error().message()));
+  }
+  return std::nullopt;
+}
+
 Result<GatewayResponse> Gateway::Send(Decision decision, const CallContext& context,
                                       const llm::ChatRequest& request,
                                       const llm::CallOptions& options) {
@@ -152,36 +199,18 @@ Result<GatewayResponse> Gateway::Send(Decision decision, const CallContext& cont
   }
   std::vector<std::string> attempted;
   std::vector<std::string> states;
-  for (const std::string& name : decision.candidates()) {
-    const ProviderConfig* provider = FindProvider(name);
-    // Candidates come only from zones the policy allowed; this re-check keeps the privacy
-    // guarantee independent of candidate ordering code.
-    if (!provider || (provider->zone == Zone::kCloud && decision.sensitive())) {
-      return MakeError(ErrorCode::kInternal, "routing invariant violated for provider '{}'", name);
-    }
-    if (!health_.Admit(name)) {
-      states.push_back(fmt::format("{} ({})", name, health_.Describe(name)));
-      continue;
-    }
-    attempted.push_back(name);
-    Result<llm::ChatResponse> answer = models_.at(name)->Chat(*outbound, options);
-    if (answer) {
-      health_.RecordSuccess(name);
-      decision.provider_ = name;
-      decision.route_ = provider->zone == Zone::kCloud ? Route::kCloud : Route::kLocal;
-      if (decision.masked()) masker.Restore(answer->message);
-      Audit(context, decision, attempted, "ok", started);
-      return GatewayResponse{std::move(*answer), std::move(decision)};
-    }
-    ErrorCode code = answer.error().code();
-    if (CountsAsFailure(code)) health_.RecordFailure(name);
-    if (!TryNextProvider(code)) {
-      decision.provider_ = name;
-      Audit(context, decision, attempted, fmt::format("error:{}", ErrorCodeName(code)), started);
-      return std::unexpected(
-          std::move(answer.error()).WithContext(fmt::format("provider '{}'", name)));
-    }
-    states.push_back(fmt::format("{} (failed: {})", name, answer.error().message()));
+  auto waited = std::chrono::milliseconds(0);
+  while (true) {
+    states.clear();
+    std::optional<Result<GatewayResponse>> result =
+        TryCandidates(decision, context, *outbound, masker, options, attempted, states, started);
+    if (result) return std::move(*result);
+    // Fail closed, unless a cooldown in the allowed zones ends within the wait budget.
+    std::optional<std::chrono::milliseconds> next = NextAvailability(decision);
+    if (!next || waited + *next > options_.max_wait) break;
+    if (options.cancel && options.cancel->IsCancelled()) break;
+    clock_.SleepFor(*next);
+    waited += *next;
   }
   Audit(context, decision, attempted, "unavailable", started);
   std::string zones =

@@ -7,9 +7,11 @@
 //   if (!answer) ...  // kPermissionDenied: refused by policy; kUnavailable: no healthy provider.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tandem/core/clock.h"
@@ -22,6 +24,8 @@
 #include "tandem/router/policy.h"
 
 namespace tandem::router {
+
+class Masker;
 
 // Builds the client of one provider. The default builds kind "openai" with
 // llm::MakeOpenAiClient and rejects kind "engine"; the embedded engine plugs in here.
@@ -38,6 +42,9 @@ struct GatewayOptions {
   ModelFactory model_factory = {};  // Empty: DefaultModelFactory.
   // false builds no clients (`route explain`): Decide works, Chat fails kFailedPrecondition.
   bool connect = true;
+  // When every allowed provider's circuit is open, wait (Clock::SleepFor) up to this long for
+  // the first cooldown to end and try again, instead of failing at once. Zero: fail at once.
+  std::chrono::milliseconds max_wait{0};
 };
 
 struct GatewayResponse {
@@ -78,6 +85,13 @@ class Gateway {
           std::map<std::string, std::unique_ptr<llm::ChatModel>> models, GatewayOptions options,
           Clock& clock);
   const ProviderConfig* FindProvider(const std::string& name) const;
+  // Tries the decision's candidates once; nullopt when none answered, with `states` saying why.
+  std::optional<Result<GatewayResponse>> TryCandidates(
+      Decision& decision, const CallContext& context, const llm::ChatRequest& outbound,
+      const Masker& masker, const llm::CallOptions& options, std::vector<std::string>& attempted,
+      std::vector<std::string>& states, std::chrono::steady_clock::time_point started);
+  // The shortest cooldown left among the decision's candidates, if any will reopen.
+  std::optional<std::chrono::milliseconds> NextAvailability(const Decision& decision) const;
   void Audit(const CallContext& context, const Decision& decision,
              const std::vector<std::string>& attempted, std::string outcome,
              std::chrono::steady_clock::time_point started) const;

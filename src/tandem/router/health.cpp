@@ -44,6 +44,17 @@ void ProviderHealth::RecordFailure(const std::string& provider) {
   }
 }
 
+std::optional<std::chrono::milliseconds> ProviderHealth::TimeUntilAvailable(
+    const std::string& provider) const {
+  std::lock_guard lock(mu_);
+  auto it = breakers_.find(provider);
+  if (it == breakers_.end() || !it->second.open) return std::chrono::milliseconds(0);
+  if (it->second.trial_in_flight) return std::nullopt;
+  auto left = it->second.open_until - clock_.Monotonic();
+  if (left.count() <= 0) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
+}
+
 std::string ProviderHealth::Describe(const std::string& provider) const {
   std::lock_guard lock(mu_);
   auto it = breakers_.find(provider);

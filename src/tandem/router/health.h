@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "tandem/core/clock.h"
@@ -25,6 +26,10 @@ class ProviderHealth {
   bool Admit(const std::string& provider);
   void RecordSuccess(const std::string& provider);
   void RecordFailure(const std::string& provider);
+
+  // How long until `provider` admits a call again: zero when available now, nullopt while a
+  // half-open trial is in flight (unknown).
+  std::optional<std::chrono::milliseconds> TimeUntilAvailable(const std::string& provider) const;
 
   // "closed", "open (retry in 12s)" or "half-open (trial in flight)".
   std::string Describe(const std::string& provider) const;

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -23,28 +24,38 @@ bool Contains(const std::vector<EntityType>& list, EntityType value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
-  for (char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
+// A fast 64-bit hash, eight bytes per step. It binds a decision to its payload against
+// mistakes in the calling code; it is not a defence against an adversary inside the process.
+uint64_t Mix(uint64_t hash, std::string_view bytes) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    hash = (hash ^ word) * kMul;
+    hash ^= hash >> 29;
   }
-  return hash;
+  uint64_t tail = bytes.size();  // The length separates "ab"+"c" from "a"+"bc".
+  for (; i < bytes.size(); ++i)
+    tail = (tail << 8) | static_cast<unsigned char>(bytes[i]);
+  hash = (hash ^ tail) * kMul;
+  return hash ^ (hash >> 32);
 }
 
 }  // namespace
 
 uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
-  uint64_t hash = 14695981039346656037ULL;
+  uint64_t hash = 0x84222325CBF29CE4ULL;
   for (const llm::Message& m : request.messages) {
-    hash = Fnv1a(hash, llm::RoleName(m.role));
-    hash = Fnv1a(hash, std::string_view("\0", 1));
-    hash = Fnv1a(hash, m.content);
+    hash = Mix(hash, llm::RoleName(m.role));
+    hash = Mix(hash, std::string_view("\0", 1));
+    hash = Mix(hash, m.content);
     for (const llm::ToolCall& call : m.tool_calls) {
-      hash = Fnv1a(hash, std::string_view("\1", 1));
-      hash = Fnv1a(hash, call.name);
-      hash = Fnv1a(hash, call.arguments);
+      hash = Mix(hash, std::string_view("\1", 1));
+      hash = Mix(hash, call.name);
+      hash = Mix(hash, call.arguments);
     }
-    hash = Fnv1a(hash, std::string_view("\2", 1));
+    hash = Mix(hash, std::string_view("\2", 1));
   }
   return hash;
 }

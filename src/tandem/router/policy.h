@@ -30,7 +30,7 @@ struct CallContext {
   bool escalate = false;                 // Watchdog or caller asks for a strong model.
 };
 
-// FNV-1a hash of a request's roles, contents and tool calls: binds a decision to its payload.
+// A 64-bit hash of a request's roles, contents and tool calls: binds a decision to its payload.
 uint64_t PayloadFingerprint(const llm::ChatRequest& request);
 
 // Immutable after Create; thread-safe.

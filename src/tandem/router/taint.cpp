@@ -91,9 +91,20 @@ Result<TaintState> TaintState::FromJson(std::string_view text) {
       }
     }
     if (!known) return MakeError(ErrorCode::kDataLoss, "stored taint mark has an unknown source");
-    mark.origin = item.value("origin", "");
-    for (const nlohmann::json& reason : item.value("reasons", nlohmann::json::array())) {
-      if (reason.is_string()) mark.reasons.push_back(reason.get<std::string>());
+    // Checked by hand: json::value() throws when a stored field has another type.
+    if (auto origin = item.find("origin"); origin != item.end()) {
+      if (!origin->is_string())
+        return MakeError(ErrorCode::kDataLoss, "stored taint origin is not a string");
+      mark.origin = origin->get<std::string>();
+    }
+    if (auto reasons = item.find("reasons"); reasons != item.end()) {
+      if (!reasons->is_array())
+        return MakeError(ErrorCode::kDataLoss, "stored taint reasons are not an array");
+      for (const nlohmann::json& reason : *reasons) {
+        if (!reason.is_string())
+          return MakeError(ErrorCode::kDataLoss, "stored taint reason is not a string");
+        mark.reasons.push_back(reason.get<std::string>());
+      }
     }
     taint.Add(std::move(mark));
   }
