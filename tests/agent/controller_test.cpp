@@ -1,0 +1,154 @@
+// The controller with a scripted ModelAccess (no HTTP): taint reaches every routed call, the
+// watchdog's re-plan asks for a stronger model, and interrupted steps are recovered safely.
+#include "tandem/agent/controller.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "support/temp_dir.h"
+#include "tandem/tools/file_tools.h"
+
+namespace tandem::agent {
+namespace {
+
+// Answers with queued tool calls and records the context of every call.
+class ScriptedModelAccess final : public ModelAccess {
+ public:
+  void Push(std::string tool, nlohmann::json args) {
+    replies_.push_back({std::move(tool), args.dump()});
+  }
+  Result<ModelAnswer> Call(const llm::ChatRequest&, const CallContext& context) override {
+    calls.push_back({context.taint != nullptr && context.taint->tainted(), context.escalate});
+    if (replies_.empty()) return MakeError(ErrorCode::kUnavailable, "script exhausted");
+    auto [tool, args] = replies_.front();
+    replies_.pop_front();
+    ModelAnswer answer;
+    answer.response.message = {llm::Role::kAssistant, "", {{"id", tool, args}}, ""};
+    answer.provider = "scripted";
+    return answer;
+  }
+  struct Seen {
+    bool tainted;
+    bool escalate;
+  };
+  std::vector<Seen> calls;
+
+ private:
+  std::deque<std::pair<std::string, std::string>> replies_;
+};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
+    ASSERT_TRUE(opened);
+    store_ = std::move(*opened);
+    ASSERT_TRUE(tools::RegisterFileTools(registry_));
+    ConfigLoadOptions options;
+    options.environment = std::map<std::string, std::string>{};
+    auto config = ParseConfig("[routing]\ngeneric = \"cloud\"\n", "tandem.toml", options);
+    ASSERT_TRUE(config) << config.error().message();
+    auto policy = router::Policy::Create(*config);
+    ASSERT_TRUE(policy) << policy.error().message();
+    policy_ = std::move(*policy);
+  }
+
+  Controller MakeController() {
+    return Controller(
+        {.store = store_.get(), .models = &model_, .tools = &registry_, .policy = policy_.get()});
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::TaskStore> store_;
+  tools::Registry registry_;
+  std::unique_ptr<router::Policy> policy_;
+  ScriptedModelAccess model_;
+};
+
+TEST_F(ControllerTest, SensitiveFileReadTaintsEveryLaterCall) {
+  dir_.Write("ws/notes.txt", "Contact jane.doe@example.com about the offer.\n");
+  model_.Push("read_file", {{"path", "notes.txt"}});
+  model_.Push("list_files", {{"path", "."}});
+  model_.Push("finish", {{"summary", "done"}});
+  Controller controller = MakeController();
+  auto task = controller.Create("Summarise the notes", dir_.path() / "ws", {});
+  ASSERT_TRUE(task) << task.error().message();
+  auto outcome = controller.Run(task->id, {});
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_EQ(outcome->status, store::TaskStatus::kSucceeded);
+  ASSERT_EQ(model_.calls.size(), 3u);
+  EXPECT_FALSE(model_.calls[0].tainted);
+  EXPECT_TRUE(model_.calls[1].tainted);
+  EXPECT_TRUE(model_.calls[2].tainted);
+  auto stored = store_->GetTask(task->id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_NE((*stored)->taint.find("email"), std::string::npos);
+  EXPECT_EQ((*stored)->taint.find("jane"), std::string::npos) << "taint must not keep values";
+}
+
+TEST_F(ControllerTest, SensitiveGoalTaintsTheFirstCall) {
+  model_.Push("finish", {{"summary", "done"}});
+  Controller controller = MakeController();
+  auto task = controller.Create("Call +86 138 0013 8000 tomorrow", dir_.path() / "ws", {});
+  ASSERT_TRUE(task);
+  ASSERT_TRUE(controller.Run(task->id, {}));
+  ASSERT_EQ(model_.calls.size(), 1u);
+  EXPECT_TRUE(model_.calls[0].tainted);
+}
+
+TEST_F(ControllerTest, WatchdogReplanAsksForAStrongerModel) {
+  for (int i = 0; i < 3; ++i)
+    model_.Push("list_files", {{"path", "."}});
+  model_.Push("finish", {{"summary", "changed approach"}});
+  Controller controller = MakeController();
+  auto task = controller.Create("Look", dir_.path() / "ws", {});
+  ASSERT_TRUE(task);
+  auto outcome = controller.Run(task->id, {});
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->status, store::TaskStatus::kSucceeded);
+  ASSERT_EQ(model_.calls.size(), 4u);
+  EXPECT_FALSE(model_.calls[2].escalate);
+  EXPECT_TRUE(model_.calls[3].escalate);  // The call after the re-plan.
+}
+
+TEST_F(ControllerTest, InterruptedSideEffectIsNotRepeatedButAnInterruptedReadIs) {
+  Controller controller = MakeController();
+  auto task = controller.Create("Append", dir_.path() / "ws", {});
+  ASSERT_TRUE(task);
+  // A crash left step 1 (an append) running: its effect is unknown, so it must not run again.
+  ASSERT_TRUE(store_->SaveStep({.task_id = task->id,
+                                .seq = 1,
+                                .status = store::StepStatus::kRunning,
+                                .tool_name = "append_file",
+                                .tool_arguments = R"({"path":"log.txt","content":"x\n"})",
+                                .idempotency_key = task->id + ":1"}));
+  model_.Push("finish", {{"summary", "done"}});
+  ASSERT_TRUE(controller.Run(task->id, {}));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ws/log.txt"));
+  auto steps = store_->ListSteps(task->id);
+  ASSERT_TRUE(steps);
+  EXPECT_TRUE((*steps)[0].result_is_error);
+  EXPECT_NE((*steps)[0].result.find("effect is unknown"), std::string::npos);
+
+  // An interrupted read is simply run again.
+  dir_.Write("ws2/a.txt", "hello");
+  auto second = controller.Create("Read", dir_.path() / "ws2", {});
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(store_->SaveStep({.task_id = second->id,
+                                .seq = 1,
+                                .status = store::StepStatus::kRunning,
+                                .tool_name = "read_file",
+                                .tool_arguments = R"({"path":"a.txt"})",
+                                .idempotency_key = second->id + ":1"}));
+  model_.Push("finish", {{"summary", "done"}});
+  ASSERT_TRUE(controller.Run(second->id, {}));
+  auto read_steps = store_->ListSteps(second->id);
+  ASSERT_TRUE(read_steps);
+  EXPECT_FALSE((*read_steps)[0].result_is_error);
+  EXPECT_NE((*read_steps)[0].result.find("hello"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::agent
