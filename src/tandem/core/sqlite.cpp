@@ -27,7 +27,9 @@ Result<sqlite3*> Open(const std::filesystem::path& path, const OpenOptions& opti
     return std::unexpected(Error(ErrorCode::kUnavailable, error.message()));
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  std::string pragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+  // NORMAL in WAL mode: every commit survives a crash or kill -9 of the process (DESIGN.md
+  // section 4); only a power loss may drop the last commits. FULL would fsync every step.
+  std::string pragmas = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
   if (!options.read_only) pragmas = "PRAGMA journal_mode = WAL; " + pragmas;
   if (Status status = Exec(db, pragmas); !status) {
     sqlite3_close(db);

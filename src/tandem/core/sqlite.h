@@ -20,7 +20,8 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;  // How long a writer waits for another writer's lock.
 };
 
-// Opens `path` in WAL mode with foreign keys on and synchronous=FULL (each commit durable).
+// Opens `path` in WAL mode with foreign keys on and synchronous=NORMAL (each commit survives a
+// process crash; see sqlite.cpp).
 // The returned handle is owned by the caller (close with Close()).
 Result<sqlite3*> Open(const std::filesystem::path& path, const OpenOptions& options = {});
 void Close(sqlite3* db);
