@@ -46,5 +46,6 @@ int ExitCodeFor(const Error& error);
 
 // Each cmd_*.cpp registers its subcommand(s) on the root app.
 void AddConfigCommands(CLI::App& app, CommandState& state);
+void AddModelCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 
   AddConfigCommands(app, state);
+  AddModelCommands(app, state);
 
   try {
     app.parse(argc, argv);

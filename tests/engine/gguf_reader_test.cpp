@@ -51,6 +51,17 @@ class GgufReaderTest : public ::testing::Test {
     std::memcpy(bytes.data() + offset, &value, sizeof(T));
   }
 
+  static GgufWriter::TensorSpec Spec(std::string name, uint32_t type, std::vector<uint64_t> dims,
+                                     std::string data, std::optional<uint64_t> offset) {
+    GgufWriter::TensorSpec spec;
+    spec.name = std::move(name);
+    spec.type = type;
+    spec.dims = std::move(dims);
+    spec.data = std::move(data);
+    spec.offset = offset;
+    return spec;
+  }
+
   // A file with a single tensor described by `spec` and nothing else.
   static std::string OneTensor(GgufWriter::TensorSpec spec) {
     GgufWriter writer;
@@ -197,28 +208,29 @@ TEST_F(GgufReaderTest, RejectsBadAlignment) {
 }
 
 TEST_F(GgufReaderTest, RejectsBadTensorDimensions) {
-  ExpectInvalid(OneTensor({"t", 0, {}, "", std::nullopt}), "0 dimensions");
-  ExpectInvalid(OneTensor({"t", 0, {1, 1, 1, 1, 1}, "", std::nullopt}), "5 dimensions");
-  ExpectInvalid(OneTensor({"t", 0, {4, 0}, "", std::nullopt}), "invalid dimension 1");
-  ExpectInvalid(OneTensor({"t", 0, {uint64_t{1} << 40, uint64_t{1} << 40}, "", std::nullopt}),
+  ExpectInvalid(OneTensor(Spec("t", 0, {}, "", std::nullopt)), "0 dimensions");
+  ExpectInvalid(OneTensor(Spec("t", 0, {1, 1, 1, 1, 1}, "", std::nullopt)), "5 dimensions");
+  ExpectInvalid(OneTensor(Spec("t", 0, {4, 0}, "", std::nullopt)), "invalid dimension 1");
+  ExpectInvalid(OneTensor(Spec("t", 0, {uint64_t{1} << 40, uint64_t{1} << 40}, "", std::nullopt)),
                 "overflows");
-  ExpectInvalid(OneTensor({"t", 0, {~uint64_t{0}}, "", std::nullopt}), "invalid dimension 0");
+  ExpectInvalid(OneTensor(Spec("t", 0, {~uint64_t{0}}, "", std::nullopt)), "invalid dimension 0");
 }
 
 TEST_F(GgufReaderTest, RejectsUnknownTypeAndPartialBlocks) {
-  ExpectInvalid(OneTensor({"t", 4, {32}, std::string(128, '\0'), std::nullopt}), "unknown type 4");
-  ExpectInvalid(OneTensor({"t", 2, {33}, std::string(64, '\0'), std::nullopt}),
+  ExpectInvalid(OneTensor(Spec("t", 4, {32}, std::string(128, '\0'), std::nullopt)),
+                "unknown type 4");
+  ExpectInvalid(OneTensor(Spec("t", 2, {33}, std::string(64, '\0'), std::nullopt)),
                 "not a multiple of the q4_0 block size 32");
 }
 
 TEST_F(GgufReaderTest, RejectsMisalignedOutOfBoundsAndOverlappingTensors) {
-  ExpectInvalid(OneTensor({"t", 0, {4}, Floats({1, 2, 3, 4}), 4}), "not aligned");
-  ExpectInvalid(OneTensor({"t", 0, {1024}, Floats({1}), std::nullopt}), "beyond the end");
-  ExpectInvalid(OneTensor({"t", 0, {4}, Floats({1, 2, 3, 4}), uint64_t{1} << 62}),
+  ExpectInvalid(OneTensor(Spec("t", 0, {4}, Floats({1, 2, 3, 4}), 4)), "not aligned");
+  ExpectInvalid(OneTensor(Spec("t", 0, {1024}, Floats({1}), std::nullopt)), "beyond the end");
+  ExpectInvalid(OneTensor(Spec("t", 0, {4}, Floats({1, 2, 3, 4}), uint64_t{1} << 62)),
                 "beyond the end");
   GgufWriter overlap;
-  overlap.AddTensor({"a", 0, {16}, std::string(64, '\0'), 0});
-  overlap.AddTensor({"b", 0, {16}, std::string(64, '\0'), 32});
+  overlap.AddTensor(Spec("a", 0, {16}, std::string(64, '\0'), 0));
+  overlap.AddTensor(Spec("b", 0, {16}, std::string(64, '\0'), 32));
   ExpectInvalid(overlap.Build(), "overlap");
 }
 

@@ -346,8 +346,13 @@ Result<std::unique_ptr<GgufReader>> GgufReader::Open(const std::filesystem::path
 
 Result<std::unique_ptr<GgufReader>> GgufReader::FromBytes(std::span<const uint8_t> bytes) {
   std::unique_ptr<GgufReader> reader(new GgufReader());
-  reader->owned_.assign(bytes.begin(), bytes.end());
-  reader->base_ = reader->owned_.data();
+  return FromOwnedBytes(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+Result<std::unique_ptr<GgufReader>> GgufReader::FromOwnedBytes(std::string bytes) {
+  std::unique_ptr<GgufReader> reader(new GgufReader());
+  reader->owned_ = std::move(bytes);
+  reader->base_ = reinterpret_cast<const uint8_t*>(reader->owned_.data());
   reader->size_ = reader->owned_.size();
   if (Status s = reader->Parse(); !s) return std::unexpected(std::move(s.error()));
   return reader;

@@ -116,6 +116,8 @@ class GgufReader {
   // Validates a copy of `bytes` (used by tests and the fuzzer); same errors as Open.
   [[nodiscard]] static Result<std::unique_ptr<GgufReader>> FromBytes(
       std::span<const uint8_t> bytes);
+  // Validates `bytes`, taking ownership without a copy (synthetic models built in memory).
+  [[nodiscard]] static Result<std::unique_ptr<GgufReader>> FromOwnedBytes(std::string bytes);
 
   ~GgufReader();
   GgufReader(const GgufReader&) = delete;
@@ -149,7 +151,7 @@ class GgufReader {
   const uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   bool mapped_ = false;
-  std::vector<uint8_t> owned_;  // FromBytes keeps its copy here.
+  std::string owned_;  // FromBytes and FromOwnedBytes keep their bytes here.
   uint32_t version_ = 0;
   uint32_t alignment_ = 32;
   uint64_t data_offset_ = 0;

@@ -91,7 +91,7 @@ void GgufWriter::AddInt32Array(std::string_view key, const std::vector<int32_t>&
 void GgufWriter::AddTensor(std::string_view name, TensorType type, std::vector<uint64_t> dims,
                            std::string data) {
   AddTensor(TensorSpec{std::string(name), static_cast<uint32_t>(type), std::move(dims),
-                       std::move(data), std::nullopt});
+                       std::move(data), std::nullopt, nullptr, 0});
 }
 
 void GgufWriter::AddTensor(TensorSpec spec) {
@@ -111,12 +111,15 @@ std::string GgufWriter::Build() const {
   std::vector<uint64_t> offsets;
   uint64_t next = 0;
   uint64_t end = 0;
+  auto size_of = [](const TensorSpec& t) -> uint64_t {
+    return t.fill ? t.fill_bytes : t.data.size();
+  };
   for (const TensorSpec& t : tensors_) {
     uint64_t offset = t.offset.value_or(next);
     offsets.push_back(offset);
-    if (!t.offset) next = AlignUp(offset + t.data.size(), options_.alignment);
-    if (!t.offset || offset + t.data.size() <= kMaxForcedEnd) {
-      end = std::max(end, offset + t.data.size());
+    if (!t.offset) next = AlignUp(offset + size_of(t), options_.alignment);
+    if (!t.offset || offset + size_of(t) <= kMaxForcedEnd) {
+      end = std::max(end, offset + size_of(t));
     }
   }
   for (size_t i = 0; i < tensors_.size(); ++i) {
@@ -130,15 +133,17 @@ std::string GgufWriter::Build() const {
   }
   if (tensors_.empty()) return out;
   uint64_t data_start = AlignUp(out.size(), options_.alignment);
-  std::string data(end, '\0');
+  out.resize(data_start + end, '\0');
+  char* data = out.data() + data_start;
   for (size_t i = 0; i < tensors_.size(); ++i) {
-    const std::string& bytes = tensors_[i].data;
-    if (offsets[i] + bytes.size() <= data.size()) {
-      std::memcpy(data.data() + offsets[i], bytes.data(), bytes.size());
+    const TensorSpec& t = tensors_[i];
+    if (offsets[i] + size_of(t) > end) continue;
+    if (t.fill) {
+      t.fill(data + offsets[i], t.fill_bytes);
+    } else {
+      std::memcpy(data + offsets[i], t.data.data(), t.data.size());
     }
   }
-  out.resize(data_start, '\0');
-  out += data;
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ class GgufWriter {
     std::vector<uint64_t> dims;
     std::string data;
     std::optional<uint64_t> offset;
+    // When set, the tensor's `fill_bytes` bytes are produced in place by this function at Build
+    // time instead of being copied from `data` (large synthetic models).
+    std::function<void(char* dst, size_t n)> fill;
+    size_t fill_bytes = 0;
   };
 
   GgufWriter() : GgufWriter(Options{}) {}

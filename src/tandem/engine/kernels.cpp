@@ -1,5 +1,6 @@
 #include "tandem/engine/kernels.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -220,9 +221,15 @@ float DotQ6KGeneric(const void* w, const void* x, int64_t n) {
 }
 
 DotTable MakeTable() {
-  DotTable table{DotF32Generic, DotQ8_0Generic, DotQ4_0Generic,
-                 DotQ4KGeneric, DotQ6KGeneric,  "generic"};
+  DotTable table;
+  table.f32 = DotF32Generic;
+  table.q8_0 = DotQ8_0Generic;
+  table.q4_0 = DotQ4_0Generic;
+  table.q4_k = DotQ4KGeneric;
+  table.q6_k = DotQ6KGeneric;
+  table.isa = "generic";
   FillAvx2Table(table);
+  FillAvx512Table(table);
   return table;
 }
 
@@ -473,12 +480,28 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
               : w.type == TensorType::kQ4_0 ? table.q4_0
               : w.type == TensorType::kQ4_K ? table.q4_k
                                             : table.q6_k;
+  Dot8Fn dot8 = w.type == TensorType::kQ8_0   ? table.q8_0_x8
+                : w.type == TensorType::kQ4_0 ? table.q4_0_x8
+                                              : nullptr;
   const uint8_t* xq = scratch.data();
-  pool.ParallelFor(rows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const uint8_t* row = w.Row(r);
+  const size_t row_bytes = w.RowBytes();
+  // Rows go in groups of 8 so that a multi-row kernel can share each activation block.
+  const int64_t groups = (rows + 7) / 8;
+  pool.ParallelFor(groups, [&](int64_t begin, int64_t end) {
+    float out[8];
+    for (int64_t g = begin; g < end; ++g) {
+      const int64_t r0 = g * 8;
+      const int64_t n_rows = std::min<int64_t>(8, rows - r0);
       for (int64_t t = 0; t < n_tokens; ++t) {
-        y[t * rows + r] = dot(row, xq + static_cast<size_t>(t) * q_bytes, cols);
+        const uint8_t* xt = xq + static_cast<size_t>(t) * q_bytes;
+        float* yt = y + t * rows + r0;
+        if (dot8 != nullptr && n_rows == 8) {
+          dot8(w.Row(r0), row_bytes, xt, cols, out);
+          std::copy(out, out + 8, yt);
+        } else {
+          for (int64_t r = 0; r < n_rows; ++r)
+            yt[r] = dot(w.Row(r0 + r), xt, cols);
+        }
       }
     }
   });

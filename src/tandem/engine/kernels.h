@@ -93,16 +93,22 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Block
               sizeof(BlockQ6K) == 210 && sizeof(BlockQ8K) == 292);
 
 using DotFn = float (*)(const void* w, const void* x, int64_t n);
+// out[r] = dot(row r, x) for the 8 rows starting at `w`, `row_bytes` apart.
+using Dot8Fn = void (*)(const uint8_t* w, size_t row_bytes, const void* x, int64_t n, float* out);
 struct DotTable {
   float (*f32)(const float* a, const float* b, int64_t n);
   DotFn q8_0;
   DotFn q4_0;
   DotFn q4_k;
   DotFn q6_k;
+  Dot8Fn q4_0_x8 = nullptr;  // optional; MatMul falls back to single rows
+  Dot8Fn q8_0_x8 = nullptr;
   std::string_view isa;
 };
-// Defined in kernels_avx2.cpp; returns false when the CPU lacks AVX2/FMA.
+// Defined in kernels_avx2.cpp / kernels_avx512.cpp; each returns false (leaving the table as
+// it was) when the CPU lacks the instructions.
 bool FillAvx2Table(DotTable& table);
+bool FillAvx512Table(DotTable& table);
 }  // namespace kernels_internal
 
 }  // namespace tandem::engine

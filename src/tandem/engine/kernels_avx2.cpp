@@ -89,6 +89,71 @@ TANDEM_AVX2 float DotQ4_0(const void* w, const void* x, int64_t n) {
   return acc;
 }
 
+// Sums each of the 8 vectors' int32 lanes: lane r of the result is the sum of v[r].
+TANDEM_AVX2 inline __m256i ReduceRows8(const __m256i* v) {
+  __m256i s01 = _mm256_hadd_epi32(v[0], v[1]);
+  __m256i s23 = _mm256_hadd_epi32(v[2], v[3]);
+  __m256i s45 = _mm256_hadd_epi32(v[4], v[5]);
+  __m256i s67 = _mm256_hadd_epi32(v[6], v[7]);
+  __m256i s0123 = _mm256_hadd_epi32(s01, s23);
+  __m256i s4567 = _mm256_hadd_epi32(s45, s67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(s0123, s4567, 0x20),
+                          _mm256_permute2x128_si256(s0123, s4567, 0x31));
+}
+
+// Eight Q4_0 rows at once: per block, the rows' integer sums land in one vector and are
+// accumulated as acc = fma(sum, d_w * d_x, acc) — the same arithmetic as DotQ4_0, per row.
+// The nibbles are used unsigned (0..15) and 8 x (sum of the activation block) is subtracted
+// afterwards, which gives the same integers with fewer instructions.
+TANDEM_AVX2 void DotQ4_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
+                           float* out) {
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i shifts = _mm256_setr_epi64x(0, 0, 4, 4);
+  const __m256i eights = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    // 8 x sum(qb), spread over 8 lanes; subtracted from every row's lanes.
+    const __m256i correction = _mm256_madd_epi16(_mm256_maddubs_epi16(eights, qb), ones);
+    __m256i v[8];
+    alignas(16) uint16_t scales[8];
+    for (int r = 0; r < 8; ++r) {
+      const auto* a = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes) + i;
+      scales[r] = a->d;
+      const __m256i both =
+          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a->qs)));
+      const __m256i qa = _mm256_and_si256(_mm256_srlv_epi64(both, shifts), low_mask);
+      v[r] = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones), correction);
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)));
+    const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(Half(b[i].d)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ReduceRows8(v)), scale, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+// Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0.
+TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
+                           float* out) {
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  __m256 acc[8];
+  for (__m256& a : acc)
+    a = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    const float dx = Half(b[i].d);
+    for (int r = 0; r < 8; ++r) {
+      const auto* a = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes) + i;
+      __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->qs));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(Half(a->d) * dx), DotBytes(qa, qb), acc[r]);
+    }
+  }
+  for (int r = 0; r < 8; ++r)
+    out[r] = HorizontalSum(acc[r]);
+}
+
 // K-quant dots keep 8 (and, for Q4_K minimums, 4) float lanes across blocks and reduce them at
 // the end, lane contents and order matching the reference engine's AVX2 kernels.
 TANDEM_AVX2 float DotQ4K(const void* w, const void* x, int64_t n) {
@@ -199,6 +264,8 @@ bool FillAvx2Table(DotTable& table) {
   table.q4_0 = DotQ4_0;
   table.q4_k = DotQ4K;
   table.q6_k = DotQ6K;
+  table.q4_0_x8 = DotQ4_0x8;
+  table.q8_0_x8 = DotQ8_0x8;
   table.isa = "avx2";
   return true;
 }
