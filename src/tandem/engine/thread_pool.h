@@ -4,9 +4,11 @@
 //   pool.ParallelFor(n_rows, [&](int64_t begin, int64_t end) { ... });
 //
 // ParallelFor may be called from one thread at a time (the model's); the calling thread takes a
-// share of the work. Workers park on a condition variable between loops.
+// share of the work. Between loops workers spin briefly (a token's forward pass issues hundreds
+// of loops a few microseconds apart) and then park on a condition variable.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,11 +38,13 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable start_;
   std::condition_variable done_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // GUARDED_BY(mutex_)
-  int64_t job_size_ = 0;                                        // GUARDED_BY(mutex_)
-  uint64_t generation_ = 0;                                     // GUARDED_BY(mutex_)
-  int pending_ = 0;                                             // GUARDED_BY(mutex_)
-  bool stop_ = false;                                           // GUARDED_BY(mutex_)
+  // The job is written before generation_ is advanced (release) and read after a worker sees
+  // the new generation (acquire).
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t job_size_ = 0;
+  std::atomic<uint64_t> generation_{0};  // advanced under mutex_ so that sleepers see it
+  std::atomic<int> pending_{0};          // workers still running the current job
+  bool stop_ = false;                    // GUARDED_BY(mutex_)
 };
 
 }  // namespace tandem::engine
