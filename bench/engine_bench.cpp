@@ -5,7 +5,9 @@
 #include <random>
 #include <vector>
 
+#include "tandem/engine/benchmark.h"
 #include "tandem/engine/kernels.h"
+#include "tandem/engine/model.h"
 #include "tandem/engine/synthetic_model.h"
 
 namespace tandem::engine {
@@ -73,6 +75,34 @@ void MatVec(benchmark::State& state, TensorType type) {
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens * state.iterations()),
                                                   benchmark::Counter::kIsRate);
 }
+
+// The target shape end to end: a 64-token prompt and 32 generated tokens on a random
+// TinyLlama-shaped model, 2 threads; generation also as a share of measured copy bandwidth.
+void TinyLlama(benchmark::State& state, TensorType type) {
+  Result<std::unique_ptr<Model>> model =
+      MakeSyntheticModel(*FindSyntheticShape("tinyllama-1.1b"), type, 1);
+  if (!model) {
+    state.SkipWithError(model.error().message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    Result<BenchResult> r = RunBenchmark(
+        **model, {.prompt_tokens = 64, .gen_tokens = 32, .n_threads = 2, .repetitions = 3});
+    if (!r) {
+      state.SkipWithError(r.error().message().c_str());
+      return;
+    }
+    state.SetIterationTime(64.0 / r->prompt_tokens_per_s + 32.0 / r->gen_tokens_per_s);
+    state.counters["pp64_tok_s"] = r->prompt_tokens_per_s;
+    state.counters["tg32_tok_s"] = r->gen_tokens_per_s;
+    state.counters["copy_GB_s"] = r->copy_bandwidth / 1e9;
+    state.counters["bw_share"] = r->bandwidth_share;
+    state.counters["cpu_util"] = r->cpu_utilization;
+  }
+}
+
+BENCHMARK_CAPTURE(TinyLlama, q4_0, TensorType::kQ4_0)->Iterations(1)->UseManualTime();
+BENCHMARK_CAPTURE(TinyLlama, q8_0, TensorType::kQ8_0)->Iterations(1)->UseManualTime();
 
 BENCHMARK_CAPTURE(DotRow, q4_0_generic, TensorType::kQ4_0, false);
 BENCHMARK_CAPTURE(DotRow, q4_0_simd, TensorType::kQ4_0, true);

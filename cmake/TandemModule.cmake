@@ -3,6 +3,8 @@ add_library(tandem_build_flags INTERFACE)
 target_compile_options(tandem_build_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
   -Woverloaded-virtual -Wimplicit-fallthrough
+  # GCC 12 warns on designated initializers that rely on default member initializers.
+  -Wno-missing-field-initializers
   $<$<BOOL:${TANDEM_WERROR}>:-Werror>)
 if(TANDEM_SANITIZE)
   target_compile_options(tandem_build_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
@@ -28,4 +30,17 @@ function(tandem_add_test module)
                         GTest::gtest GTest::gmock GTest::gtest_main)
   set(labels ${module} ${ARG_LABELS})
   gtest_discover_tests(test_${module} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# tandem_embed_file(TARGET SYMBOL FILE): compiles FILE's text into TARGET as
+# `extern const std::string_view tandem::embedded::SYMBOL`, so the binary needs no data folder.
+function(tandem_embed_file target symbol file)
+  set(output ${CMAKE_CURRENT_BINARY_DIR}/embedded_${symbol}.cpp)
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DINPUT=${file} -DOUTPUT=${output} -DSYMBOL=${symbol}
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    DEPENDS ${file} ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    COMMENT "Embedding ${file}")
+  target_sources(${target} PRIVATE ${output})
 endfunction()

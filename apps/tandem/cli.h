@@ -46,6 +46,10 @@ int ExitCodeFor(const Error& error);
 
 // Each cmd_*.cpp registers its subcommand(s) on the root app.
 void AddConfigCommands(CLI::App& app, CommandState& state);
+void AddRunCommands(CLI::App& app, CommandState& state);
+void AddTasksCommands(CLI::App& app, CommandState& state);
+void AddPlanCommands(CLI::App& app, CommandState& state);
+void AddRouteCommands(CLI::App& app, CommandState& state);
 void AddModelCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 
   AddConfigCommands(app, state);
+  AddRunCommands(app, state);
+  AddTasksCommands(app, state);
+  AddPlanCommands(app, state);
+  AddRouteCommands(app, state);
   AddModelCommands(app, state);
 
   try {

@@ -56,3 +56,20 @@ TEST(CancellationTest, SigtermCancelsTheTokenAndHandlersAreRestored) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(IdTest, IdsMadeInTheSameMillisecondStillIncrease) {
+  auto now = std::chrono::system_clock::now();
+  std::string previous = NewId(now);
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = NewId(now);
+    EXPECT_LT(previous, id);
+    previous = id;
+  }
+  EXPECT_LT(previous, NewId(now - std::chrono::seconds(5)));  // Clock stepped back.
+}
+
+}  // namespace
+}  // namespace tandem

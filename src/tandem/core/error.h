@@ -36,8 +36,13 @@ std::string_view ErrorCodeName(ErrorCode code);
 class [[nodiscard]] Error {
  public:
   Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Error(ErrorCode code, std::string reason, std::string message)
+      : code_(code), reason_(std::move(reason)), message_(std::move(message)) {}
 
   ErrorCode code() const { return code_; }
+  // A finer, machine-readable cause within the code, e.g. "context_length" or "quota" for a
+  // provider error; empty when the code says it all.
+  const std::string& reason() const { return reason_; }
   // The message with its context chain, outermost first: "loading config: line 3: ...".
   const std::string& message() const { return message_; }
 
@@ -50,6 +55,7 @@ class [[nodiscard]] Error {
 
  private:
   ErrorCode code_;
+  std::string reason_;
   std::string message_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "tandem/engine/sampler.h"
 
@@ -11,6 +12,12 @@ namespace {
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 double Median(std::vector<double> values) {
@@ -58,6 +65,7 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
   for (size_t i = 0; i < prompt.size(); ++i) {
     prompt[i] = static_cast<TokenId>((i * 7919 + 13) % static_cast<size_t>(p.n_vocab));
   }
+  std::vector<double> cpu_shares;
   for (int rep = 0; rep < options.repetitions; ++rep) {
     context.Reset();
     auto start = std::chrono::steady_clock::now();
@@ -70,15 +78,19 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
     logits = context.Eval(std::span(prompt.data(), 1));
     if (!logits) return std::unexpected(std::move(logits.error()));
     start = std::chrono::steady_clock::now();
+    const double cpu_start = ProcessCpuSeconds();
     for (int i = 0; i < options.gen_tokens; ++i) {
       TokenId next = Argmax(*logits);
       logits = context.Eval(std::span(&next, 1));
       if (!logits) return std::unexpected(std::move(logits.error()));
     }
-    result.gen_runs.push_back(options.gen_tokens / Seconds(start));
+    const double wall = Seconds(start);
+    result.gen_runs.push_back(options.gen_tokens / wall);
+    cpu_shares.push_back((ProcessCpuSeconds() - cpu_start) / (wall * result.n_threads));
   }
   result.prompt_tokens_per_s = Median(result.prompt_runs);
   result.gen_tokens_per_s = Median(result.gen_runs);
+  result.cpu_utilization = Median(cpu_shares);
   result.weight_bytes_per_token = model.BytesPerToken();
   ThreadPool pool(result.n_threads);
   result.copy_bandwidth = MeasureCopyBandwidth(pool, size_t{256} << 20);

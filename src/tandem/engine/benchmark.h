@@ -33,6 +33,9 @@ struct BenchResult {
   uint64_t weight_bytes_per_token = 0;  // weights read to generate one token
   double copy_bandwidth = 0;            // bytes/s, STREAM-copy style (read + write)
   double bandwidth_share = 0;           // weight_bytes_per_token x tg / copy_bandwidth
+  // Process CPU time during generation / (wall time x threads): below 1 when other processes
+  // competed for the cores, which makes the speeds above lower than the machine can do.
+  double cpu_utilization = 0;
   int n_threads = 0;
   std::string isa;
 };

@@ -1,0 +1,300 @@
+#include "tandem/agent/controller.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tandem/agent/prompt.h"
+#include "tandem/core/id.h"
+
+namespace tandem::agent {
+namespace {
+
+using nlohmann::json;
+using store::StepRecord;
+using store::StepStatus;
+using store::TaskRecord;
+using store::TaskStatus;
+
+json SettingsJson(const RunOptions& options) {
+  return {{"max_steps", options.max_steps}, {"interactive", options.interactive}};
+}
+
+}  // namespace
+
+// The state of one run of the loop over one task.
+class Controller::Loop {
+ public:
+  Loop(const ControllerDeps& deps, TaskRecord task, const RunOptions& options)
+      : deps_(deps), task_(std::move(task)), options_(options) {}
+
+  Result<TaskOutcome> Run() {
+    Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
+    if (!steps) return std::unexpected(steps.error());
+    steps_ = std::move(*steps);
+    specs_ = ToolSpecs(*deps_.tools);
+    if (Status status = SetStatus(TaskStatus::kRunning, ""); !status) {
+      return std::unexpected(status.error());
+    }
+    Emit("task_started", {{"goal", task_.goal}, {"resumed_steps", steps_.size()}});
+    if (Status recovered = RecoverInterruptedStep(); !recovered) return Fail(recovered.error());
+    std::string note;
+    int invalid_streak = 0;
+    while (true) {
+      if (Cancelled()) return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
+      if (static_cast<int>(steps_.size()) >= options_.max_steps) {
+        return Stop(TaskStatus::kStopped,
+                    fmt::format("step limit of {} reached", options_.max_steps));
+      }
+      int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
+      llm::ChatRequest request{.messages = BuildMessages(task_, steps_, specs_, note),
+                               .tools = specs_,
+                               .tool_choice = "auto"};
+      Result<ModelAnswer> answer = deps_.models->Call(
+          request, {.task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel});
+      if (!answer) {
+        if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
+          return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
+        }
+        return Fail(std::move(answer.error()).WithContext("model call"));
+      }
+      Result<StepRecord> step = Interpret(*answer, seq, note);
+      if (!step) {
+        Emit("invalid_answer", {{"step", seq}, {"problem", note}});
+        if (++invalid_streak >= options_.max_invalid_answers) {
+          return Stop(TaskStatus::kFailed,
+                      fmt::format("the model gave {} answers in a row without a usable tool "
+                                  "call; last problem: {}",
+                                  invalid_streak, note));
+        }
+        continue;
+      }
+      invalid_streak = 0;
+      note.clear();
+      if (step->tool_name == kFinishTool) return Finish(std::move(*step));
+      if (Status executed = Execute(std::move(*step)); !executed) return Fail(executed.error());
+    }
+  }
+
+ private:
+  bool Cancelled() const { return deps_.cancel != nullptr && deps_.cancel->IsCancelled(); }
+  int64_t Now() const { return ToUnixMillis(deps_.clock->Now()); }
+
+  void Emit(std::string type, json payload) {
+    store::EventRecord event{
+        .task_id = task_.id,
+        .type = std::move(type),
+        .payload = payload.dump(-1, ' ', false, json::error_handler_t::replace),
+        .created_at_ms = Now()};
+    Result<int64_t> id = deps_.store->AppendEvent(event);
+    if (!id) return;  // Events are a record of progress; losing one must not stop the task.
+    event.id = *id;
+    if (deps_.events != nullptr) deps_.events->OnEvent(event);
+  }
+
+  Status SetStatus(TaskStatus status, std::string reason) {
+    task_.status = status;
+    task_.stop_reason = std::move(reason);
+    task_.updated_at_ms = Now();
+    return deps_.store->UpdateTask(task_);
+  }
+
+  Result<TaskOutcome> Stop(TaskStatus status, std::string reason) {
+    if (Status saved = SetStatus(status, reason); !saved) return std::unexpected(saved.error());
+    Emit("task_finished", {{"status", store::TaskStatusName(status)}, {"reason", reason}});
+    return TaskOutcome{task_.id, status, std::move(reason), summary_,
+                       static_cast<int64_t>(steps_.size())};
+  }
+
+  Result<TaskOutcome> Fail(const Error& error) {
+    return Stop(TaskStatus::kFailed, error.message());
+  }
+
+  // Turns the model's answer into a proposed step, or explains in `note` why it cannot.
+  Result<StepRecord> Interpret(const ModelAnswer& answer, int64_t seq, std::string& note) {
+    const llm::Message& message = answer.response.message;
+    if (message.tool_calls.empty()) {
+      note = fmt::format(
+          "Your last answer called no tool. Call exactly one of the tools, or {} when done.",
+          kFinishTool);
+      return MakeError(ErrorCode::kInvalidArgument, "{}", note);
+    }
+    const llm::ToolCall& call = message.tool_calls.front();
+    json args = json::parse(call.arguments, nullptr, false);
+    if (args.is_discarded() || !args.is_object()) {
+      note = fmt::format("The arguments of your call to {} were not a JSON object. Try again.",
+                         call.name);
+      return MakeError(ErrorCode::kInvalidArgument, "{}", note);
+    }
+    if (call.name != kFinishTool) {
+      const tools::Tool* tool = deps_.tools->Find(call.name);
+      if (tool == nullptr) {
+        note = fmt::format("There is no tool named '{}'. Use one of the listed tools.", call.name);
+        return MakeError(ErrorCode::kInvalidArgument, "{}", note);
+      }
+      if (Status valid = tools::ValidateArguments(tool->schema(), args); !valid) {
+        note = fmt::format("Your call to {} had invalid arguments: {}. Fix them and call again.",
+                           call.name, valid.error().message());
+        return MakeError(ErrorCode::kInvalidArgument, "{}", note);
+      }
+    }
+    json model_message = {
+        {"content", message.content},
+        {"tool_calls",
+         json::array({{{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}}})}};
+    const llm::Usage& usage = answer.response.usage;
+    return StepRecord{
+        .task_id = task_.id,
+        .seq = seq,
+        .status = StepStatus::kProposed,
+        .thoughts = message.content,
+        .model_message = model_message.dump(-1, ' ', false, json::error_handler_t::replace),
+        .tool_name = call.name,
+        .tool_arguments = args.dump(),
+        .tool_call_id = call.id,
+        .idempotency_key = fmt::format("{}:{}", task_.id, seq),
+        .prompt_tokens = usage.prompt_tokens,
+        .completion_tokens = usage.completion_tokens,
+        .cost_usd = answer.cost_usd.value_or(0),
+        .provider = answer.provider,
+        .zone = std::string(ZoneName(answer.zone)),
+        .created_at_ms = Now(),
+        .updated_at_ms = Now()};
+  }
+
+  Status Save(StepRecord& step, StepStatus status) {
+    step.status = status;
+    step.updated_at_ms = Now();
+    return deps_.store->SaveStep(step);
+  }
+
+  Result<TaskOutcome> Finish(StepRecord step) {
+    json args = json::parse(step.tool_arguments, nullptr, false);
+    summary_ = args.is_object() ? args.value("summary", "") : "";
+    step.result = "finished";
+    if (Status saved = Save(step, StepStatus::kDone); !saved) return std::unexpected(saved.error());
+    steps_.push_back(step);
+    return Stop(TaskStatus::kSucceeded, "finished: " + summary_);
+  }
+
+  // proposed -> (approval) -> running -> tool -> done, each committed before the next effect.
+  Status Execute(StepRecord step) {
+    if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
+    Emit("action_proposed", {{"step", step.seq},
+                             {"thoughts", step.thoughts},
+                             {"tool", step.tool_name},
+                             {"arguments", json::parse(step.tool_arguments, nullptr, false)}});
+    return RunTool(step);
+  }
+
+  Status RunTool(StepRecord& step) {
+    const tools::Tool* tool = deps_.tools->Find(step.tool_name);
+    json args = json::parse(step.tool_arguments, nullptr, false);
+    if (tool == nullptr) return Complete(step, {.output = "unknown tool", .is_error = true});
+    if (tool->EffectOf(args) == tools::EffectClass::kExternal && !options_.interactive) {
+      std::string refusal = fmt::format(
+          "refused: {} has an external effect and needs approval, but no one can approve in "
+          "this non-interactive run. Choose another way or finish.",
+          step.tool_name);
+      Emit("approval_refused", {{"step", step.seq}, {"tool", step.tool_name}});
+      return Complete(step, {.output = refusal, .is_error = true});
+    }
+    if (Status saved = Save(step, StepStatus::kRunning); !saved) return saved;
+    tools::ToolContext context{.workspace_root = task_.workspace, .cancel = deps_.cancel};
+    Result<tools::ToolResult> result = deps_.tools->Invoke(step.tool_name, args, context);
+    if (!result) {
+      if (result.error().code() == ErrorCode::kCancelled) return {};  // Stays running; resumable.
+      return Complete(step, {.output = "error: " + result.error().message(), .is_error = true});
+    }
+    return Complete(step, std::move(*result));
+  }
+
+  Status Complete(StepRecord& step, tools::ToolResult result) {
+    step.result = std::move(result.output);
+    step.result_is_error = result.is_error;
+    if (Status saved = Save(step, StepStatus::kDone); !saved) return saved;
+    for (const std::string& path : result.paths_written) {
+      std::error_code ec;
+      auto size = std::filesystem::file_size(std::filesystem::path(task_.workspace) / path, ec);
+      Status artifact =
+          deps_.store->SaveArtifact({.task_id = task_.id,
+                                     .path = path,
+                                     .size_bytes = ec ? 0 : static_cast<int64_t>(size),
+                                     .step_seq = step.seq,
+                                     .created_at_ms = Now()});
+      if (!artifact) return artifact;
+    }
+    Emit("step_done", {{"step", step.seq},
+                       {"tool", step.tool_name},
+                       {"is_error", step.result_is_error},
+                       {"result", step.result.substr(0, 2000)}});
+    steps_.push_back(step);
+    return {};
+  }
+
+  // A crash or Ctrl-C can leave the last step proposed (tool not started: run it now) or running
+  // (tool started, outcome unknown: re-run only if it merely reads).
+  Status RecoverInterruptedStep() {
+    if (steps_.empty() || steps_.back().status == StepStatus::kDone) return {};
+    StepRecord step = steps_.back();
+    steps_.pop_back();
+    if (step.tool_name == kFinishTool) {
+      return Save(step, StepStatus::kDone);
+    }
+    const tools::Tool* tool = deps_.tools->Find(step.tool_name);
+    json args = json::parse(step.tool_arguments, nullptr, false);
+    bool safe_to_rerun = tool != nullptr && tool->EffectOf(args) == tools::EffectClass::kRead;
+    if (step.status == StepStatus::kRunning && !safe_to_rerun) {
+      Emit("step_recovered", {{"step", step.seq}, {"rerun", false}});
+      return Complete(step, {.output = "interrupted: the previous run stopped while this call was "
+                                       "running, so its effect is unknown. Check the workspace "
+                                       "before repeating it.",
+                             .is_error = true});
+    }
+    Emit("step_recovered", {{"step", step.seq}, {"rerun", true}});
+    return RunTool(step);
+  }
+
+  const ControllerDeps& deps_;
+  TaskRecord task_;
+  RunOptions options_;
+  std::vector<StepRecord> steps_;
+  std::vector<llm::ToolSpec> specs_;
+  std::string summary_;
+};
+
+Controller::Controller(ControllerDeps deps) : deps_(deps) {}
+
+Result<store::TaskRecord> Controller::Create(const std::string& goal,
+                                             const std::filesystem::path& workspace,
+                                             const RunOptions& options, std::string id) {
+  if (goal.empty()) return MakeError(ErrorCode::kInvalidArgument, "the goal is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(workspace, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kUnavailable, "cannot create workspace {}: {}", workspace.string(),
+                     ec.message());
+  }
+  TaskRecord task{.id = id.empty() ? NewId(deps_.clock->Now()) : std::move(id),
+                  .goal = goal,
+                  .status = TaskStatus::kPending,
+                  .workspace = std::filesystem::canonical(workspace, ec).string(),
+                  .settings = SettingsJson(options).dump(),
+                  .created_at_ms = ToUnixMillis(deps_.clock->Now()),
+                  .updated_at_ms = ToUnixMillis(deps_.clock->Now())};
+  if (Status saved = deps_.store->CreateTask(task); !saved) return std::unexpected(saved.error());
+  return task;
+}
+
+Result<TaskOutcome> Controller::Run(const std::string& task_id, const RunOptions& options) {
+  Result<std::optional<TaskRecord>> task = deps_.store->GetTask(task_id);
+  if (!task) return std::unexpected(task.error());
+  if (!*task) return MakeError(ErrorCode::kNotFound, "no task with id {}", task_id);
+  if ((*task)->status == TaskStatus::kSucceeded) {
+    return MakeError(ErrorCode::kFailedPrecondition, "task {} already finished", task_id);
+  }
+  Loop loop(deps_, std::move(**task), options);
+  return loop.Run();
+}
+
+}  // namespace tandem::agent

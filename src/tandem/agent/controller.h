@@ -1,0 +1,70 @@
+// The agent loop: goal -> model -> one tool call per step -> persisted step -> repeat, until the
+// model calls `finish`, a limit is reached, or the task is cancelled.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "tandem/agent/model_access.h"
+#include "tandem/core/cancellation.h"
+#include "tandem/core/clock.h"
+#include "tandem/store/task_store.h"
+#include "tandem/tools/tools.h"
+
+namespace tandem::agent {
+
+struct RunOptions {
+  int max_steps = 30;        // Model turns allowed in total (resume counts earlier steps).
+  bool interactive = false;  // False: never wait for a person; calls needing approval are refused.
+  int max_invalid_answers = 3;  // Consecutive answers without a usable tool call before failing.
+};
+
+struct TaskOutcome {
+  std::string task_id;
+  store::TaskStatus status = store::TaskStatus::kFailed;
+  std::string stop_reason;  // For people: why the task ended or paused.
+  std::string summary;      // The model's finish summary, when it finished.
+  int64_t steps = 0;        // Steps recorded in total.
+};
+
+// Receives every event as it is persisted (terminal rendering, servers). Called on the loop's
+// thread; must not block for long.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnEvent(const store::EventRecord& event) = 0;
+};
+
+struct ControllerDeps {
+  store::TaskStore* store = nullptr;       // Required.
+  ModelAccess* models = nullptr;           // Required.
+  const tools::Registry* tools = nullptr;  // Required.
+  Clock* clock = &SystemClock();
+  EventSink* events = nullptr;                // Optional.
+  const CancellationToken* cancel = nullptr;  // Optional: stops the loop at the next safe point.
+};
+
+// Runs one task at a time. Not thread-safe; use one Controller per running task.
+class Controller {
+ public:
+  explicit Controller(ControllerDeps deps);
+
+  // Records a new task for `goal` with `workspace` (created if missing), using `id` if given
+  // (from NewId) or a new id. Fails with kInvalidArgument for an empty goal, kUnavailable if the
+  // workspace cannot be created.
+  Result<store::TaskRecord> Create(const std::string& goal, const std::filesystem::path& workspace,
+                                   const RunOptions& options, std::string id = "");
+
+  // Runs (or continues) a task from its last committed step. A step whose tool call had started
+  // but not been recorded as done is never re-run unless its tool only reads.
+  Result<TaskOutcome> Run(const std::string& task_id, const RunOptions& options);
+
+ private:
+  class Loop;
+  ControllerDeps deps_;
+};
+
+// The name of the tool the model calls to end the task.
+inline constexpr std::string_view kFinishTool = "finish";
+
+}  // namespace tandem::agent

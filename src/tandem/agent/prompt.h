@@ -1,0 +1,25 @@
+// Builds the conversation sent to the model at each step from the task and its saved steps.
+#pragma once
+
+#include <vector>
+
+#include "tandem/llm/types.h"
+#include "tandem/store/records.h"
+#include "tandem/tools/tools.h"
+
+namespace tandem::agent {
+
+// Tool specifications offered to the model: every registered tool plus `finish`.
+std::vector<llm::ToolSpec> ToolSpecs(const tools::Registry& tools);
+
+// System prompt, goal, then each step as an assistant tool call and its tool result; `note`
+// (if not empty) is appended as a user message telling the model what was wrong last time.
+std::vector<llm::Message> BuildMessages(const store::TaskRecord& task,
+                                        const std::vector<store::StepRecord>& steps,
+                                        const std::vector<llm::ToolSpec>& tools,
+                                        const std::string& note);
+
+// The tool call id a step answers (the model's, or a stable one derived from the step).
+std::string CallIdOf(const store::StepRecord& step);
+
+}  // namespace tandem::agent

@@ -1,0 +1,363 @@
+#include "tandem/router/policy.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "tandem/llm/price_catalog.h"
+#include "tandem/router/glob.h"
+
+namespace tandem::router {
+namespace {
+
+constexpr double kUnknownPrice = std::numeric_limits<double>::max();
+
+bool Contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool Contains(const std::vector<EntityType>& list, EntityType value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+uint64_t Fnv1a(uint64_t hash, std::string_view bytes) {
+  for (char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+}  // namespace
+
+uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const llm::Message& m : request.messages) {
+    hash = Fnv1a(hash, llm::RoleName(m.role));
+    hash = Fnv1a(hash, std::string_view("\0", 1));
+    hash = Fnv1a(hash, m.content);
+    for (const llm::ToolCall& call : m.tool_calls) {
+      hash = Fnv1a(hash, std::string_view("\1", 1));
+      hash = Fnv1a(hash, call.name);
+      hash = Fnv1a(hash, call.arguments);
+    }
+    hash = Fnv1a(hash, std::string_view("\2", 1));
+  }
+  return hash;
+}
+
+namespace {
+
+// Distinct type names of `findings`, in order of first appearance.
+std::vector<std::string> TypeNames(const std::vector<Finding>& findings) {
+  std::vector<std::string> names;
+  for (const Finding& f : findings) {
+    std::string name(EntityTypeName(f.type));
+    if (!Contains(names, name)) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+int Strictness(RuleAction action) {
+  switch (action) {
+    case RuleAction::kCloud:
+      return 0;
+    case RuleAction::kLocal:
+      return 1;
+    case RuleAction::kDeny:
+      return 2;
+  }
+  return 2;
+}
+
+}  // namespace
+
+std::string_view RouteName(Route route) {
+  switch (route) {
+    case Route::kLocal:
+      return "local";
+    case Route::kCloud:
+      return "cloud";
+    case Route::kDeny:
+      return "deny";
+  }
+  return "deny";
+}
+
+Policy::Policy(RoutingConfig routing, Scanner scanner, std::vector<ProviderConfig> providers,
+               std::map<std::string, double> price_per_token)
+    : routing_(std::move(routing)),
+      scanner_(std::move(scanner)),
+      providers_(std::move(providers)),
+      price_per_token_(std::move(price_per_token)) {}
+
+Result<std::unique_ptr<Policy>> Policy::Create(const Config& config) {
+  Result<RoutingConfig> routing = ParseRoutingConfig(config);
+  if (!routing) return std::unexpected(routing.error());
+  Result<Scanner> scanner = Scanner::Create({.keywords = routing->keywords,
+                                             .patterns = routing->patterns,
+                                             .disabled = routing->disabled_detectors});
+  if (!scanner) return std::unexpected(std::move(scanner.error()).WithContext("[routing]"));
+  std::map<std::string, double> prices;
+  if (routing->generic == GenericRoute::kCheapest) {
+    Result<llm::PriceCatalog> catalog = llm::PriceCatalog::Load(config);
+    if (!catalog) return std::unexpected(catalog.error());
+    for (const ProviderConfig& p : config.providers) {
+      if (p.zone == Zone::kLocal) {
+        prices[p.name] = 0;  // Marginal cost of a local model is its hardware, not tokens.
+      } else if (auto price = catalog->Find(p.model)) {
+        prices[p.name] = price->input_cost_per_token + price->output_cost_per_token;
+      } else {
+        prices[p.name] = kUnknownPrice;
+      }
+    }
+  }
+  return std::unique_ptr<Policy>(
+      new Policy(std::move(*routing), std::move(*scanner), config.providers, std::move(prices)));
+}
+
+std::vector<Finding> Policy::ScanRequest(const llm::ChatRequest& request) const {
+  std::vector<Finding> findings;
+  auto part = static_cast<uint32_t>(request.messages.size());
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    scanner_.ScanInto(request.messages[i].content, static_cast<uint32_t>(i), findings);
+  }
+  for (const llm::Message& m : request.messages) {
+    for (const llm::ToolCall& call : m.tool_calls)
+      scanner_.ScanInto(call.arguments, part++, findings);
+  }
+  return findings;
+}
+
+bool Policy::IsConfidentialPath(std::string_view path) const {
+  for (const std::string& pattern : routing_.confidential_paths) {
+    if (GlobMatch(pattern, path)) return true;
+  }
+  return false;
+}
+
+bool Policy::Observe(TaintState& taint, TaintSource source, std::string_view origin,
+                     std::string_view content, std::vector<std::string> reasons) const {
+  for (std::string& name : TypeNames(scanner_.Scan(content))) {
+    if (!Contains(reasons, name)) reasons.push_back(std::move(name));
+  }
+  if (reasons.empty()) return false;
+  taint.Add({source, std::string(origin), std::move(reasons)});
+  return true;
+}
+
+bool Policy::ObserveGoal(TaintState& taint, std::string_view goal) const {
+  return Observe(taint, TaintSource::kGoal, "", goal, {});
+}
+
+bool Policy::ObserveFileRead(TaintState& taint, std::string_view path,
+                             std::string_view content) const {
+  std::vector<std::string> reasons;
+  if (IsConfidentialPath(path)) reasons.emplace_back("confidential_path");
+  return Observe(taint, TaintSource::kFileRead, path, content, std::move(reasons));
+}
+
+bool Policy::ObserveToolOutput(TaintState& taint, std::string_view tool,
+                               std::string_view output) const {
+  std::vector<std::string> reasons;
+  if (Contains(routing_.sensitive_tools, tool)) reasons.emplace_back("sensitive_tool");
+  return Observe(taint, TaintSource::kToolObservation, tool, output, std::move(reasons));
+}
+
+bool Policy::ObserveMemoryRecall(TaintState& taint, std::string_view text) const {
+  return Observe(taint, TaintSource::kMemoryRecall, "", text, {});
+}
+
+void Policy::Escalation(const CallContext& context, const llm::ChatRequest& request,
+                        Decision& decision) const {
+  const EscalationConfig& e = routing_.escalation;
+  size_t bytes = 0;
+  for (const llm::Message& m : request.messages) {
+    bytes += m.content.size();
+    for (const llm::ToolCall& call : m.tool_calls)
+      bytes += call.arguments.size();
+  }
+  for (const llm::ToolSpec& tool : request.tools)
+    bytes += tool.description.size();
+  decision.estimated_tokens_ = static_cast<int64_t>(bytes / 4);
+  auto& reasons = decision.escalation_reasons_;
+  if (decision.estimated_tokens_ > e.max_small_prompt_tokens) {
+    reasons.push_back(fmt::format("prompt of about {} tokens exceeds max_small_prompt_tokens {}",
+                                  decision.estimated_tokens_, e.max_small_prompt_tokens));
+  }
+  if (static_cast<int64_t>(request.tools.size()) > e.max_small_tools) {
+    reasons.push_back(fmt::format("{} tools offered exceeds max_small_tools {}",
+                                  request.tools.size(), e.max_small_tools));
+  }
+  if (e.failures_to_escalate > 0 && context.previous_failures >= e.failures_to_escalate) {
+    reasons.push_back(fmt::format("{} previous failures reach failures_to_escalate {}",
+                                  context.previous_failures, e.failures_to_escalate));
+  }
+  if (context.escalate) reasons.emplace_back("escalation requested");
+  for (const std::string& label : context.labels) {
+    if (Contains(e.labels, label)) reasons.push_back(fmt::format("label '{}' escalates", label));
+  }
+  decision.strong_ = !reasons.empty();
+}
+
+std::vector<std::string> Policy::Candidates(const std::vector<Zone>& zones, bool strong,
+                                            const std::string& preferred) const {
+  struct Ranked {
+    double primary;
+    int tier_mismatch;
+    size_t index;
+    const std::string* name;
+  };
+  const bool cheapest = routing_.generic == GenericRoute::kCheapest && zones.size() > 1;
+  std::vector<Ranked> ranked;
+  for (size_t i = 0; i < providers_.size(); ++i) {
+    const ProviderConfig& p = providers_[i];
+    auto zone = std::find(zones.begin(), zones.end(), p.zone);
+    if (zone == zones.end()) continue;
+    double primary = static_cast<double>(zone - zones.begin());
+    if (cheapest) {
+      auto price = price_per_token_.find(p.name);
+      primary = price == price_per_token_.end() ? kUnknownPrice : price->second;
+    }
+    // With no strong providers configured there are no tiers to choose between.
+    bool is_strong = Contains(routing_.escalation.strong, p.name);
+    int mismatch = routing_.escalation.strong.empty() ? 0 : (is_strong != strong ? 1 : 0);
+    if (p.name == preferred) primary = -1;
+    ranked.push_back({primary, mismatch, i, &p.name});
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    if (a.primary != b.primary) return a.primary < b.primary;
+    if (a.tier_mismatch != b.tier_mismatch) return a.tier_mismatch < b.tier_mismatch;
+    return a.index < b.index;
+  });
+  std::vector<std::string> out;
+  for (const Ranked& r : ranked)
+    out.push_back(*r.name);
+  return out;
+}
+
+Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& request) const {
+  Decision d;
+  d.fingerprint_ = PayloadFingerprint(request);
+  d.findings_ = ScanRequest(request);
+  Escalation(context, request, d);
+
+  // Sensitivity that masking cannot remove: labels, confidential files, sensitive tools, taint.
+  std::vector<std::string> labels;
+  for (const std::string& path : context.paths) {
+    if (IsConfidentialPath(path) && !Contains(labels, "confidential_path")) {
+      labels.emplace_back("confidential_path");
+    }
+  }
+  for (const std::string& tool : context.tools) {
+    if (Contains(routing_.sensitive_tools, tool)) labels.push_back("sensitive_tool:" + tool);
+  }
+  for (const std::string& label : context.labels) {
+    if (Contains(routing_.sensitive_labels, label)) labels.push_back("sensitive_label:" + label);
+  }
+  if (context.taint && context.taint->tainted()) labels.emplace_back("taint");
+  bool maskable = !d.findings_.empty() && !routing_.mask.empty();
+  for (const Finding& f : d.findings_)
+    maskable = maskable && Contains(routing_.mask, f.type);
+  d.sensitive_ = !labels.empty() || (!d.findings_.empty() && !maskable);
+
+  // Rules: the strictest matching action wins.
+  std::optional<RuleAction> action;
+  std::string preferred;
+  const RoutingRule* deciding = nullptr;
+  for (const RoutingRule& rule : routing_.rules) {
+    bool match = true;
+    if (!rule.label.empty()) match = match && Contains(context.labels, rule.label);
+    if (!rule.tool.empty()) {
+      bool offered = std::any_of(request.tools.begin(), request.tools.end(),
+                                 [&](const llm::ToolSpec& t) { return t.name == rule.tool; });
+      match = match && (offered || Contains(context.tools, rule.tool));
+    }
+    if (!rule.path.empty()) {
+      match = match && std::any_of(context.paths.begin(), context.paths.end(),
+                                   [&](const std::string& p) { return GlobMatch(rule.path, p); });
+    }
+    if (rule.detector) {
+      match = match && std::any_of(d.findings_.begin(), d.findings_.end(),
+                                   [&](const Finding& f) { return f.type == *rule.detector; });
+    }
+    if (!rule.complexity.empty()) match = match && (rule.complexity == "strong") == d.strong_;
+    if (!match) continue;
+    d.rules_.push_back(rule.name);
+    if (!action || Strictness(rule.action) > Strictness(*action)) {
+      action = rule.action;
+      deciding = &rule;
+    }
+  }
+  if (deciding) preferred = deciding->provider;
+  for (const std::string& label : labels)
+    d.rules_.push_back(label);
+
+  std::string what = d.findings_.empty() ? std::string()
+                                         : fmt::format("{} finding(s) ({})", d.findings_.size(),
+                                                       fmt::join(TypeNames(d.findings_), ", "));
+  if (action == RuleAction::kDeny) {
+    d.route_ = Route::kDeny;
+    d.reason_ = fmt::format("rule '{}' denies this call", deciding->name);
+    return d;
+  }
+  std::vector<Zone> zones;
+  if (d.sensitive_) {
+    zones = {Zone::kLocal};
+    std::vector<std::string> why = labels;
+    if (!what.empty()) why.insert(why.begin(), what);
+    d.reason_ = fmt::format("sensitive: {}; local zone only", fmt::join(why, ", "));
+    if (action == RuleAction::kCloud) {
+      d.reason_ += fmt::format(" (rule '{}' asks for cloud, which sensitive data never uses)",
+                               deciding->name);
+    }
+  } else if (action) {
+    zones = *action == RuleAction::kLocal ? std::vector<Zone>{Zone::kLocal}
+                                          : std::vector<Zone>{Zone::kCloud, Zone::kLocal};
+    d.reason_ = fmt::format("rule '{}' routes {}", deciding->name, RuleActionName(*action));
+  } else {
+    switch (routing_.generic) {
+      case GenericRoute::kLocal:
+        zones = {Zone::kLocal};
+        break;
+      case GenericRoute::kCloud:
+        zones = {Zone::kCloud, Zone::kLocal};
+        break;
+      case GenericRoute::kCheapest:
+        zones = {Zone::kLocal, Zone::kCloud};
+        break;
+    }
+    d.reason_ = fmt::format("nothing sensitive found; generic routing '{}'",
+                            routing_.generic == GenericRoute::kLocal   ? "local"
+                            : routing_.generic == GenericRoute::kCloud ? "cloud"
+                                                                       : "cheapest");
+  }
+  d.candidates_ = Candidates(zones, d.strong_, preferred);
+  if (d.candidates_.empty()) {
+    d.route_ = Route::kDeny;
+    d.reason_ += d.sensitive_ ? "; no local provider is configured, so the call is refused"
+                              : "; no provider is configured in an allowed zone";
+    return d;
+  }
+  d.provider_ = d.candidates_.front();
+  const ProviderConfig* chosen = nullptr;
+  for (const ProviderConfig& p : providers_) {
+    if (p.name == d.provider_) chosen = &p;
+  }
+  d.route_ = chosen->zone == Zone::kCloud ? Route::kCloud : Route::kLocal;
+  if (!d.sensitive_ && !d.findings_.empty() && d.route_ == Route::kCloud) {
+    d.masked_ = true;
+    d.reason_ =
+        fmt::format("only maskable entities: {}; sent masked, restored in the answer", what);
+  }
+  if (d.strong_) {
+    d.reason_ +=
+        fmt::format("; escalated to a strong model: {}", fmt::join(d.escalation_reasons_, "; "));
+  }
+  return d;
+}
+
+}  // namespace tandem::router

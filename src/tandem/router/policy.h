@@ -1,0 +1,77 @@
+// The routing policy: classifies a model call (payload findings, labels, task taint, rules,
+// complexity) and produces the Decision. Pure: no I/O, no clock; the Gateway adds health.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/core/config.h"
+#include "tandem/core/error.h"
+#include "tandem/llm/types.h"
+#include "tandem/router/decision.h"
+#include "tandem/router/detectors.h"
+#include "tandem/router/routing_config.h"
+#include "tandem/router/taint.h"
+
+namespace tandem::router {
+
+// What the caller knows about a call beyond its messages.
+struct CallContext {
+  std::string task_id = {};              // For the audit record.
+  std::vector<std::string> labels = {};  // Task labels (`--label`, task metadata).
+  std::vector<std::string> tools = {};   // Tools the step ran (offered tools come from
+                                         // the request).
+  std::vector<std::string> paths = {};   // Files whose contents are in the payload.
+  const TaintState* taint = nullptr;     // The task's taint; nullptr: untainted.
+  int previous_failures = 0;             // Failed attempts of this step so far.
+  bool escalate = false;                 // Watchdog or caller asks for a strong model.
+};
+
+// FNV-1a hash of a request's roles, contents and tool calls: binds a decision to its payload.
+uint64_t PayloadFingerprint(const llm::ChatRequest& request);
+
+// Immutable after Create; thread-safe.
+class Policy {
+ public:
+  // Fails with kInvalidArgument (file:line:key) on a bad [routing] section.
+  static Result<std::unique_ptr<Policy>> Create(const Config& config);
+
+  // Classifies `request` in `context`. Never fails: a payload that cannot go anywhere gets a
+  // refusal decision (route kDeny) with the reason.
+  Decision Decide(const CallContext& context, const llm::ChatRequest& request) const;
+
+  // Taint sources: scan content and labels, and add a mark when anything is sensitive.
+  // Each returns true when it added taint.
+  bool ObserveGoal(TaintState& taint, std::string_view goal) const;
+  bool ObserveFileRead(TaintState& taint, std::string_view path, std::string_view content) const;
+  bool ObserveToolOutput(TaintState& taint, std::string_view tool, std::string_view output) const;
+  bool ObserveMemoryRecall(TaintState& taint, std::string_view text) const;
+
+  // Findings of all message contents (part = message index) and tool-call arguments (part =
+  // messages.size() + running index of the call).
+  std::vector<Finding> ScanRequest(const llm::ChatRequest& request) const;
+
+  bool IsConfidentialPath(std::string_view path) const;
+  const Scanner& scanner() const { return scanner_; }
+  const RoutingConfig& config() const { return routing_; }
+
+ private:
+  Policy(RoutingConfig routing, Scanner scanner, std::vector<ProviderConfig> providers,
+         std::map<std::string, double> price_per_token);
+  bool Observe(TaintState& taint, TaintSource source, std::string_view origin,
+               std::string_view content, std::vector<std::string> reasons) const;
+  void Escalation(const CallContext& context, const llm::ChatRequest& request,
+                  Decision& decision) const;
+  std::vector<std::string> Candidates(const std::vector<Zone>& zones, bool strong,
+                                      const std::string& preferred) const;
+
+  RoutingConfig routing_;
+  Scanner scanner_;
+  std::vector<ProviderConfig> providers_;
+  std::map<std::string, double> price_per_token_;  // Provider name -> USD; local providers 0.
+};
+
+}  // namespace tandem::router

@@ -1,0 +1,514 @@
+#include "tandem/store/task_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+
+#include "tandem/core/sqlite.h"
+
+namespace tandem::store {
+namespace {
+
+using sqlite::Statement;
+
+// Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
+constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY,
+  parent_id TEXT REFERENCES tasks(id),
+  goal TEXT NOT NULL,
+  status TEXT NOT NULL,
+  stop_reason TEXT NOT NULL DEFAULT '',
+  workspace TEXT NOT NULL DEFAULT '',
+  taint TEXT NOT NULL DEFAULT '',
+  settings TEXT NOT NULL DEFAULT '{}',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE steps (
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  seq INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  thoughts TEXT NOT NULL DEFAULT '',
+  model_message TEXT NOT NULL DEFAULT '',
+  tool_name TEXT NOT NULL DEFAULT '',
+  tool_arguments TEXT NOT NULL DEFAULT '',
+  tool_call_id TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT UNIQUE,
+  result TEXT NOT NULL DEFAULT '',
+  result_is_error INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  provider TEXT NOT NULL DEFAULT '',
+  zone TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (task_id, seq)
+);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{}',
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX events_by_task ON events(task_id, id);
+CREATE TABLE artifacts (
+  task_id TEXT NOT NULL REFERENCES tasks(id),
+  path TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  step_seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (task_id, path)
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id TEXT NOT NULL DEFAULT '',
+  step_seq INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX audit_by_task ON audit(task_id, id);
+CREATE TABLE ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id TEXT NOT NULL DEFAULT '',
+  step_seq INTEGER NOT NULL DEFAULT 0,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  zone TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cached_prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  estimated INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL,
+  time_to_first_token_ms INTEGER NOT NULL DEFAULT 0,
+  latency_ms INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX ledger_by_task ON ledger(task_id);
+)sql"};
+
+// Runs `prepared` after `bind`, collecting each row with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> Collect(Result<Statement> prepared, Read read) {
+  if (!prepared) return std::unexpected(prepared.error());
+  std::vector<T> rows;
+  while (true) {
+    Result<bool> row = prepared->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    rows.push_back(read(*prepared));
+  }
+  return rows;
+}
+
+TaskRecord ReadTask(const Statement& s) {
+  TaskRecord t;
+  t.id = s.Text(0);
+  t.parent_id = s.Text(1);
+  t.goal = s.Text(2);
+  t.status = ParseTaskStatus(s.Text(3)).value_or(TaskStatus::kFailed);
+  t.stop_reason = s.Text(4);
+  t.workspace = s.Text(5);
+  t.taint = s.Text(6);
+  t.settings = s.Text(7);
+  t.created_at_ms = s.Int(8);
+  t.updated_at_ms = s.Int(9);
+  return t;
+}
+constexpr std::string_view kTaskColumns =
+    "id, coalesce(parent_id, ''), goal, status, stop_reason, workspace, taint, settings, "
+    "created_at_ms, updated_at_ms";
+
+StepRecord ReadStep(const Statement& s) {
+  StepRecord r;
+  r.task_id = s.Text(0);
+  r.seq = s.Int(1);
+  r.status = ParseStepStatus(s.Text(2)).value_or(StepStatus::kProposed);
+  r.thoughts = s.Text(3);
+  r.model_message = s.Text(4);
+  r.tool_name = s.Text(5);
+  r.tool_arguments = s.Text(6);
+  r.tool_call_id = s.Text(7);
+  r.idempotency_key = s.Text(8);
+  r.result = s.Text(9);
+  r.result_is_error = s.Int(10) != 0;
+  r.prompt_tokens = s.Int(11);
+  r.completion_tokens = s.Int(12);
+  r.cost_usd = s.Double(13);
+  r.provider = s.Text(14);
+  r.zone = s.Text(15);
+  r.created_at_ms = s.Int(16);
+  r.updated_at_ms = s.Int(17);
+  return r;
+}
+constexpr std::string_view kStepColumns =
+    "task_id, seq, status, thoughts, model_message, tool_name, tool_arguments, tool_call_id, "
+    "coalesce(idempotency_key, ''), result, result_is_error, prompt_tokens, completion_tokens, "
+    "cost_usd, provider, zone, created_at_ms, updated_at_ms";
+
+}  // namespace
+
+std::string_view TaskStatusName(TaskStatus status) {
+  switch (status) {
+    case TaskStatus::kPending:
+      return "pending";
+    case TaskStatus::kRunning:
+      return "running";
+    case TaskStatus::kSucceeded:
+      return "succeeded";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kStopped:
+      return "stopped";
+  }
+  return "failed";
+}
+
+std::optional<TaskStatus> ParseTaskStatus(std::string_view name) {
+  for (TaskStatus s : {TaskStatus::kPending, TaskStatus::kRunning, TaskStatus::kSucceeded,
+                       TaskStatus::kFailed, TaskStatus::kStopped}) {
+    if (TaskStatusName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view StepStatusName(StepStatus status) {
+  switch (status) {
+    case StepStatus::kProposed:
+      return "proposed";
+    case StepStatus::kRunning:
+      return "running";
+    case StepStatus::kDone:
+      return "done";
+  }
+  return "proposed";
+}
+
+std::optional<StepStatus> ParseStepStatus(std::string_view name) {
+  for (StepStatus s : {StepStatus::kProposed, StepStatus::kRunning, StepStatus::kDone}) {
+    if (StepStatusName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+int TaskStore::SchemaVersion() {
+  return static_cast<int>(kMigrations.size());
+}
+
+TaskStore::TaskStore(sqlite3* db) : db_(db) {}
+
+TaskStore::~TaskStore() {
+  sqlite::Close(db_);
+}
+
+Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  Result<sqlite3*> db = sqlite::Open(path);
+  if (!db) return std::unexpected(std::move(db.error()).WithContext("opening task store"));
+  std::unique_ptr<TaskStore> store(new TaskStore(*db));
+  if (Status migrated = store->Migrate(); !migrated) {
+    return std::unexpected(
+        std::move(migrated.error()).WithContext(fmt::format("task store {}", path.string())));
+  }
+  return store;
+}
+
+Status TaskStore::Migrate() {
+  std::lock_guard lock(mu_);
+  Result<sqlite::Transaction> tx = sqlite::Transaction::Begin(db_);
+  if (!tx) {
+    Error error = tx.error();
+    if (error.code() == ErrorCode::kDataLoss) {
+      return MakeError(ErrorCode::kDataLoss, "not a Tandem database ({})", error.message());
+    }
+    return std::unexpected(error);
+  }
+  Result<Statement> version = Statement::Prepare(db_, "PRAGMA user_version");
+  if (!version) return std::unexpected(version.error());
+  Result<bool> row = version->Step();
+  if (!row) return std::unexpected(row.error());
+  int64_t current = version->Int(0);
+  if (current > SchemaVersion()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "database schema version {} is newer than this Tandem supports ({}); "
+                     "upgrade Tandem or use another TANDEM_HOME",
+                     current, SchemaVersion());
+  }
+  for (int64_t v = current; v < SchemaVersion(); ++v) {
+    if (Status status = sqlite::Exec(db_, kMigrations[static_cast<size_t>(v)]); !status) {
+      return std::unexpected(
+          std::move(status.error()).WithContext(fmt::format("migration to version {}", v + 1)));
+    }
+  }
+  if (current != SchemaVersion()) {
+    if (Status status = sqlite::Exec(db_, fmt::format("PRAGMA user_version = {}", SchemaVersion()));
+        !status) {
+      return status;
+    }
+  }
+  return tx->Commit();
+}
+
+Status TaskStore::CreateTask(const TaskRecord& task) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT INTO tasks (id, parent_id, goal, status, stop_reason, workspace, taint, settings, "
+      "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, task.id);
+  if (task.parent_id.empty()) {
+    s->BindNull(2);
+  } else {
+    s->Bind(2, task.parent_id);
+  }
+  s->Bind(3, task.goal)
+      .Bind(4, TaskStatusName(task.status))
+      .Bind(5, task.stop_reason)
+      .Bind(6, task.workspace)
+      .Bind(7, task.taint)
+      .Bind(8, task.settings.empty() ? std::string_view("{}") : std::string_view(task.settings))
+      .Bind(9, task.created_at_ms)
+      .Bind(10, task.updated_at_ms);
+  return s->Run();
+}
+
+Status TaskStore::UpdateTask(const TaskRecord& task) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "UPDATE tasks SET status = ?, stop_reason = ?, taint = ?, settings = ?, updated_at_ms = ? "
+      "WHERE id = ?");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, TaskStatusName(task.status))
+      .Bind(2, task.stop_reason)
+      .Bind(3, task.taint)
+      .Bind(4, task.settings.empty() ? std::string_view("{}") : std::string_view(task.settings))
+      .Bind(5, task.updated_at_ms)
+      .Bind(6, task.id);
+  if (Status status = s->Run(); !status) return status;
+  if (sqlite3_changes(db_) == 0) return MakeError(ErrorCode::kNotFound, "no task {}", task.id);
+  return {};
+}
+
+Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s =
+      Statement::Prepare(db_, fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, id);
+  Result<std::vector<TaskRecord>> rows = Collect<TaskRecord>(std::move(s), ReadTask);
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::optional<TaskRecord>();
+  return std::optional<TaskRecord>(std::move(rows->front()));
+}
+
+Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
+  if (s) s->Bind(1, static_cast<int64_t>(limit));
+  return Collect<TaskRecord>(std::move(s), ReadTask);
+}
+
+Status TaskStore::SaveStep(const StepRecord& step) {
+  std::lock_guard lock(mu_);
+  // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
+  // step that owns the key.
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT INTO steps (task_id, seq, status, thoughts, model_message, tool_name, "
+      "tool_arguments, tool_call_id, idempotency_key, result, result_is_error, prompt_tokens, "
+      "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms) VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (task_id, seq) DO UPDATE SET status = excluded.status, "
+      "thoughts = excluded.thoughts, model_message = excluded.model_message, "
+      "tool_name = excluded.tool_name, tool_arguments = excluded.tool_arguments, "
+      "tool_call_id = excluded.tool_call_id, idempotency_key = excluded.idempotency_key, "
+      "result = excluded.result, result_is_error = excluded.result_is_error, "
+      "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
+      "cost_usd = excluded.cost_usd, provider = excluded.provider, zone = excluded.zone, "
+      "updated_at_ms = excluded.updated_at_ms");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, step.task_id)
+      .Bind(2, step.seq)
+      .Bind(3, StepStatusName(step.status))
+      .Bind(4, step.thoughts)
+      .Bind(5, step.model_message)
+      .Bind(6, step.tool_name)
+      .Bind(7, step.tool_arguments)
+      .Bind(8, step.tool_call_id);
+  if (step.idempotency_key.empty()) {
+    s->BindNull(9);
+  } else {
+    s->Bind(9, step.idempotency_key);
+  }
+  s->Bind(10, step.result)
+      .Bind(11, static_cast<int64_t>(step.result_is_error))
+      .Bind(12, step.prompt_tokens)
+      .Bind(13, step.completion_tokens)
+      .Bind(14, step.cost_usd)
+      .Bind(15, step.provider)
+      .Bind(16, step.zone)
+      .Bind(17, step.created_at_ms)
+      .Bind(18, step.updated_at_ms);
+  return s->Run();
+}
+
+Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
+  if (s) s->Bind(1, task_id);
+  return Collect<StepRecord>(std::move(s), ReadStep);
+}
+
+Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idempotency_key) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
+  if (s) s->Bind(1, idempotency_key);
+  Result<std::vector<StepRecord>> rows = Collect<StepRecord>(std::move(s), ReadStep);
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::optional<StepRecord>();
+  return std::optional<StepRecord>(std::move(rows->front()));
+}
+
+Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, event.task_id).Bind(2, event.type).Bind(3, event.payload).Bind(4, event.created_at_ms);
+  if (Status status = s->Run(); !status) return std::unexpected(status.error());
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id, int64_t after_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "SELECT id, task_id, type, payload, created_at_ms FROM events WHERE task_id = ? AND id > ? "
+      "ORDER BY id");
+  if (s) s->Bind(1, task_id).Bind(2, after_id);
+  return Collect<EventRecord>(std::move(s), [](const Statement& r) {
+    return EventRecord{r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4)};
+  });
+}
+
+Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT OR REPLACE INTO artifacts (task_id, path, size_bytes, step_seq, created_at_ms) "
+      "VALUES (?, ?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, artifact.task_id)
+      .Bind(2, artifact.path)
+      .Bind(3, artifact.size_bytes)
+      .Bind(4, artifact.step_seq)
+      .Bind(5, artifact.created_at_ms);
+  return s->Run();
+}
+
+Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view task_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s =
+      Statement::Prepare(db_,
+                         "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
+                         "WHERE task_id = ? ORDER BY path");
+  if (s) s->Bind(1, task_id);
+  return Collect<ArtifactRecord>(std::move(s), [](const Statement& r) {
+    return ArtifactRecord{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)};
+  });
+}
+
+Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s =
+      Statement::Prepare(db_,
+                         "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
+                         "VALUES (?, ?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, record.task_id)
+      .Bind(2, record.step_seq)
+      .Bind(3, record.kind)
+      .Bind(4, record.payload)
+      .Bind(5, record.created_at_ms);
+  if (Status status = s->Run(); !status) return std::unexpected(status.error());
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
+      "ORDER BY id");
+  if (s) s->Bind(1, task_id);
+  return Collect<AuditRecord>(std::move(s), [](const Statement& r) {
+    return AuditRecord{r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5)};
+  });
+}
+
+Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT INTO ledger (task_id, step_seq, provider, model, zone, prompt_tokens, "
+      "completion_tokens, cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, "
+      "latency_ms, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, row.task_id)
+      .Bind(2, row.step_seq)
+      .Bind(3, row.provider)
+      .Bind(4, row.model)
+      .Bind(5, row.zone)
+      .Bind(6, row.prompt_tokens)
+      .Bind(7, row.completion_tokens)
+      .Bind(8, row.cached_prompt_tokens)
+      .Bind(9, static_cast<int64_t>(row.estimated))
+      .Bind(10, row.cost_usd)
+      .Bind(11, row.time_to_first_token_ms)
+      .Bind(12, row.latency_ms)
+      .Bind(13, row.outcome)
+      .Bind(14, row.created_at_ms);
+  if (Status status = s->Run(); !status) return std::unexpected(status.error());
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
+      "cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, latency_ms, outcome, "
+      "created_at_ms FROM ledger WHERE (?1 = '' OR task_id = ?1) ORDER BY id");
+  if (s) s->Bind(1, filter.task_id);
+  return Collect<LedgerRow>(std::move(s), [](const Statement& r) {
+    LedgerRow row;
+    row.id = r.Int(0);
+    row.task_id = r.Text(1);
+    row.step_seq = r.Int(2);
+    row.provider = r.Text(3);
+    row.model = r.Text(4);
+    row.zone = r.Text(5);
+    row.prompt_tokens = r.Int(6);
+    row.completion_tokens = r.Int(7);
+    row.cached_prompt_tokens = r.Int(8);
+    row.estimated = r.Int(9) != 0;
+    if (!r.IsNull(10)) row.cost_usd = r.Double(10);
+    row.time_to_first_token_ms = r.Int(11);
+    row.latency_ms = r.Int(12);
+    row.outcome = r.Text(13);
+    row.created_at_ms = r.Int(14);
+    return row;
+  });
+}
+
+}  // namespace tandem::store

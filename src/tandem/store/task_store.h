@@ -1,0 +1,71 @@
+// TaskStore: durable state of tasks on SQLite (WAL, foreign keys, versioned migrations).
+// Every method commits before returning, so a crash after it returns loses nothing.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "tandem/core/error.h"
+#include "tandem/store/records.h"
+
+struct sqlite3;
+
+namespace tandem::store {
+
+struct LedgerFilter {
+  std::string task_id;  // Empty: all tasks.
+};
+
+// Thread-safe: one connection guarded by mu_.
+class TaskStore {
+ public:
+  // Opens (creating if needed) the database at `path` and applies pending migrations.
+  // Fails with kFailedPrecondition for a database written by a newer Tandem, kDataLoss for a
+  // file that is not a Tandem database, kUnavailable when it cannot be opened.
+  static Result<std::unique_ptr<TaskStore>> Open(const std::filesystem::path& path);
+  ~TaskStore();
+  TaskStore(const TaskStore&) = delete;
+  TaskStore& operator=(const TaskStore&) = delete;
+
+  // The schema version this build writes.
+  static int SchemaVersion();
+
+  Status CreateTask(const TaskRecord& task);
+  // Updates status, stop reason, taint and updated_at of an existing task.
+  Status UpdateTask(const TaskRecord& task);
+  Result<std::optional<TaskRecord>> GetTask(std::string_view id);
+  // Newest first.
+  Result<std::vector<TaskRecord>> ListTasks(int limit = 100);
+
+  // Inserts or replaces the step (task_id, seq). Fails with kAlreadyExists when its
+  // idempotency key belongs to another step.
+  Status SaveStep(const StepRecord& step);
+  Result<std::vector<StepRecord>> ListSteps(std::string_view task_id);
+  // The step that used `idempotency_key`, if any.
+  Result<std::optional<StepRecord>> FindStepByKey(std::string_view idempotency_key);
+
+  // Appends an event and returns its id.
+  Result<int64_t> AppendEvent(const EventRecord& event);
+  Result<std::vector<EventRecord>> ListEvents(std::string_view task_id, int64_t after_id = 0);
+
+  Status SaveArtifact(const ArtifactRecord& artifact);
+  Result<std::vector<ArtifactRecord>> ListArtifacts(std::string_view task_id);
+
+  Result<int64_t> AppendAudit(const AuditRecord& record);
+  Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id);
+
+  Result<int64_t> AppendLedger(const LedgerRow& row);
+  Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});
+
+ private:
+  explicit TaskStore(sqlite3* db);
+  Status Migrate();
+
+  std::mutex mu_;
+  sqlite3* db_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace tandem::store

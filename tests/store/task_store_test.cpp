@@ -1,0 +1,237 @@
+#include "tandem/store/task_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "support/temp_dir.h"
+#include "tandem/core/id.h"
+#include "tandem/core/sqlite.h"
+
+namespace tandem::store {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TaskStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = TaskStore::Open(db_path());
+    ASSERT_TRUE(opened) << opened.error().message();
+    store_ = std::move(*opened);
+  }
+  std::filesystem::path db_path() const { return dir_.path() / "state/tandem.db"; }
+
+  TaskRecord MakeTask(std::string goal = "goal") {
+    TaskRecord task;
+    task.id = NewId();
+    task.goal = std::move(goal);
+    task.status = TaskStatus::kRunning;
+    task.created_at_ms = task.updated_at_ms = 1000;
+    return task;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<TaskStore> store_;
+};
+
+TEST_F(TaskStoreTest, TasksRoundTripAndListNewestFirst) {
+  TaskRecord first = MakeTask("first");
+  TaskRecord second = MakeTask("second");
+  ASSERT_TRUE(store_->CreateTask(first));
+  ASSERT_TRUE(store_->CreateTask(second));
+  auto listed = store_->ListTasks();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].goal, "second");
+
+  first.status = TaskStatus::kSucceeded;
+  first.stop_reason = "finished";
+  first.taint = "sensitive";
+  ASSERT_TRUE(store_->UpdateTask(first));
+  auto loaded = store_->GetTask(first.id);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->status, TaskStatus::kSucceeded);
+  EXPECT_EQ((*loaded)->stop_reason, "finished");
+  EXPECT_EQ((*loaded)->taint, "sensitive");
+  EXPECT_FALSE(*store_->GetTask("missing"));
+}
+
+TEST_F(TaskStoreTest, UpdatingAMissingTaskIsNotFound) {
+  Status status = store_->UpdateTask(MakeTask());
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  StepRecord step{.task_id = task.id,
+                  .seq = 1,
+                  .tool_name = "write_file",
+                  .tool_arguments = R"({"path":"a"})",
+                  .idempotency_key = task.id + ":1"};
+  ASSERT_TRUE(store_->SaveStep(step));
+  step.status = StepStatus::kDone;
+  step.result = "wrote 1 byte";
+  ASSERT_TRUE(store_->SaveStep(step));
+  auto steps = store_->ListSteps(task.id);
+  ASSERT_TRUE(steps);
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].status, StepStatus::kDone);
+  EXPECT_EQ((*steps)[0].result, "wrote 1 byte");
+
+  auto found = store_->FindStepByKey(task.id + ":1");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->seq, 1);
+
+  StepRecord clash = step;
+  clash.seq = 2;
+  Status status = store_->SaveStep(clash);
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code(), ErrorCode::kAlreadyExists);
+}
+
+TEST_F(TaskStoreTest, StepsOfAnUnknownTaskViolateForeignKeys) {
+  EXPECT_FALSE(store_->SaveStep(StepRecord{.task_id = "nope", .seq = 1}));
+}
+
+TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto e1 = store_->AppendEvent({.task_id = task.id, .type = "task_started", .payload = "{}"});
+  auto e2 = store_->AppendEvent({.task_id = task.id, .type = "step_done", .payload = "{}"});
+  ASSERT_TRUE(e1 && e2);
+  EXPECT_LT(*e1, *e2);
+  EXPECT_EQ(store_->ListEvents(task.id, *e1)->size(), 1u);
+
+  ASSERT_TRUE(store_->SaveArtifact({.task_id = task.id, .path = "report.md", .size_bytes = 5}));
+  EXPECT_EQ(store_->ListArtifacts(task.id)->at(0).path, "report.md");
+
+  ASSERT_TRUE(store_->AppendAudit(
+      {.task_id = task.id, .kind = "route_decision", .payload = R"({"zone":"local"})"}));
+  EXPECT_EQ(store_->ListAudit(task.id)->size(), 1u);
+
+  LedgerRow priced{.task_id = task.id,
+                   .provider = "cloud",
+                   .model = "gpt-4o-mini",
+                   .zone = "cloud",
+                   .prompt_tokens = 10,
+                   .completion_tokens = 5,
+                   .cost_usd = 0.25,
+                   .outcome = "ok"};
+  LedgerRow unpriced = priced;
+  unpriced.cost_usd.reset();
+  ASSERT_TRUE(store_->AppendLedger(priced));
+  ASSERT_TRUE(store_->AppendLedger(unpriced));
+  auto rows = store_->ListLedger({.task_id = task.id});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].cost_usd, 0.25);
+  EXPECT_FALSE((*rows)[1].cost_usd.has_value());
+  EXPECT_EQ(store_->ListLedger()->size(), 2u);
+}
+
+TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  store_.reset();
+  auto reopened = TaskStore::Open(db_path());
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_TRUE(*(*reopened)->GetTask(task.id));
+}
+
+TEST_F(TaskStoreTest, RefusesADatabaseFromANewerVersion) {
+  store_.reset();
+  {
+    auto db = sqlite::Open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(sqlite::Exec(*db, "PRAGMA user_version = 999"));
+    sqlite::Close(*db);
+  }
+  auto reopened = TaskStore::Open(db_path());
+  ASSERT_FALSE(reopened);
+  EXPECT_EQ(reopened.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(reopened.error().message(), HasSubstr("newer than this Tandem supports"));
+}
+
+TEST_F(TaskStoreTest, RefusesAFileThatIsNotADatabase) {
+  store_.reset();
+  std::filesystem::path path = dir_.Write("junk.db", std::string(8192, 'x'));
+  auto opened = TaskStore::Open(path);
+  ASSERT_FALSE(opened);
+  EXPECT_THAT(opened.error().message(), HasSubstr("junk.db"));
+}
+
+// A child process writes tasks and steps, reporting each committed row on a pipe; the parent
+// kills it with SIGKILL at a random moment, reopens the database and checks that it is intact
+// and holds every row the child had reported as committed.
+TEST_F(TaskStoreTest, SigkilledWriterLosesNoCommittedRow) {
+  store_.reset();
+  std::mt19937 rng(12345);
+  for (int round = 0; round < 12; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(fds[0]);
+      auto store = TaskStore::Open(db_path());
+      if (!store) _exit(2);
+      for (int i = 0;; ++i) {
+        TaskRecord task{.id = NewId(), .goal = "crash", .status = TaskStatus::kRunning};
+        if (!(*store)->CreateTask(task)) _exit(3);
+        StepRecord step{.task_id = task.id,
+                        .seq = 1,
+                        .status = StepStatus::kDone,
+                        .idempotency_key = task.id + ":1",
+                        .result = std::string(200, 'r')};
+        if (!(*store)->SaveStep(step)) _exit(4);
+        std::string line = task.id + "\n";
+        if (write(fds[1], line.data(), line.size()) < 0) _exit(5);
+      }
+    }
+    close(fds[1]);
+    usleep(std::uniform_int_distribution<useconds_t>(2000, 60000)(rng));
+    kill(child, SIGKILL);
+    std::string reported;
+    char buffer[4096];
+    for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;)
+      reported.append(buffer, n);
+    close(fds[0]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+
+    auto reopened = TaskStore::Open(db_path());
+    ASSERT_TRUE(reopened) << reopened.error().message();
+    auto db = sqlite::Open(db_path());
+    ASSERT_TRUE(db);
+    auto check = sqlite::Statement::Prepare(*db, "PRAGMA integrity_check");
+    ASSERT_TRUE(check && *check->Step());
+    EXPECT_EQ(check->Text(0), "ok");
+    auto fk = sqlite::Statement::Prepare(*db, "PRAGMA foreign_key_check");
+    ASSERT_TRUE(fk);
+    EXPECT_FALSE(*fk->Step()) << "foreign key violation after crash";
+    fk = sqlite::Statement::Prepare(*db, "SELECT 1");  // Finalize before closing.
+    check = sqlite::Statement::Prepare(*db, "SELECT 1");
+    sqlite::Close(*db);
+
+    std::istringstream lines(reported);
+    for (std::string id; std::getline(lines, id);) {
+      auto task = (*reopened)->GetTask(id);
+      ASSERT_TRUE(task && *task) << "committed task " << id << " lost in round " << round;
+      auto steps = (*reopened)->ListSteps(id);
+      ASSERT_TRUE(steps);
+      ASSERT_EQ(steps->size(), 1u) << "committed step of " << id << " lost";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tandem::store

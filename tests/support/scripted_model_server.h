@@ -1,0 +1,53 @@
+// A real OpenAI-compatible HTTP server on loopback that answers /v1/chat/completions with
+// scripted replies, for tests of the client, the agent and the CLI.
+#pragma once
+
+#include <httplib.h>
+
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tandem::testing {
+
+struct ScriptedReply {
+  int status = 200;
+  std::string body;  // Sent as is (JSON text).
+};
+
+// Thread-safe. Starts listening on 127.0.0.1 (ephemeral port) in the constructor.
+class ScriptedModelServer {
+ public:
+  ScriptedModelServer();
+  ~ScriptedModelServer();
+  ScriptedModelServer(const ScriptedModelServer&) = delete;
+  ScriptedModelServer& operator=(const ScriptedModelServer&) = delete;
+
+  // "http://127.0.0.1:PORT/v1".
+  std::string base_url() const;
+
+  // Queues a reply. When the queue is empty the server answers 500.
+  void Push(ScriptedReply reply);
+  // A chat completion with one tool call and the given usage.
+  void PushToolCall(const std::string& name, const nlohmann::json& arguments,
+                    const std::string& thoughts = "", int prompt_tokens = 10,
+                    int completion_tokens = 5);
+  void PushText(const std::string& text);
+
+  // Bodies of the requests received so far.
+  std::vector<nlohmann::json> requests() const;
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::deque<ScriptedReply> replies_;     // GUARDED_BY(mu_)
+  std::vector<nlohmann::json> requests_;  // GUARDED_BY(mu_)
+  int calls_ = 0;                         // GUARDED_BY(mu_)
+};
+
+}  // namespace tandem::testing
