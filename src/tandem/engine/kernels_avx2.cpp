@@ -118,16 +118,20 @@ TANDEM_AVX2 void DotQ4_0x8(const uint8_t* w, size_t row_bytes, const void* x, in
     // 8 x sum(qb), spread over 8 lanes; subtracted from every row's lanes.
     const __m256i correction = _mm256_madd_epi16(_mm256_maddubs_epi16(eights, qb), ones);
     __m256i v[8];
-    alignas(16) uint16_t scales[8];
     for (int r = 0; r < 8; ++r) {
       const auto* a = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes) + i;
-      scales[r] = a->d;
       const __m256i both =
           _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a->qs)));
       const __m256i qa = _mm256_and_si256(_mm256_srlv_epi64(both, shifts), low_mask);
       v[r] = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones), correction);
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)));
+    // Built in registers: a vector load of just-stored scalars would stall on store forwarding.
+    auto d_of = [&](int r) {
+      return static_cast<short>(
+          (reinterpret_cast<const BlockQ4_0*>(w + static_cast<size_t>(r) * row_bytes) + i)->d);
+    };
+    const __m256 dw = _mm256_cvtph_ps(
+        _mm_setr_epi16(d_of(0), d_of(1), d_of(2), d_of(3), d_of(4), d_of(5), d_of(6), d_of(7)));
     const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(Half(b[i].d)));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ReduceRows8(v)), scale, acc);
   }
