@@ -260,6 +260,23 @@ size_t QuantizedRowBytes(int format, int64_t n) {
 
 }  // namespace
 
+namespace kernels_internal {
+void UnpackQ4_0x8(const uint8_t* w, size_t row_bytes, int64_t n, uint8_t* q, float* d) {
+  for (int64_t i = 0; i < n / 32; ++i) {
+    for (int r = 0; r < 8; ++r) {
+      const auto* a =
+          reinterpret_cast<const BlockQ4_0*>(w + static_cast<size_t>(r) * row_bytes) + i;
+      uint8_t* out = q + (i * 8 + r) * 32;
+      for (int j = 0; j < 16; ++j) {
+        out[j] = a->qs[j] & 0x0F;
+        out[j + 16] = a->qs[j] >> 4;
+      }
+      d[i * 8 + r] = F16ToF32(a->d);
+    }
+  }
+}
+}  // namespace kernels_internal
+
 float F16ToF32(uint16_t h) {
   return F16Table()[h];
 }
@@ -487,11 +504,25 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   const size_t row_bytes = w.RowBytes();
   // Rows go in groups of 8 so that a multi-row kernel can share each activation block.
   const int64_t groups = (rows + 7) / 8;
+  // With several tokens, 4-bit rows are unpacked once per group and reused for every token.
+  const bool unpack =
+      w.type == TensorType::kQ4_0 && table.packed_q4_0_x8 != nullptr && n_tokens >= 4;
   pool.ParallelFor(groups, [&](int64_t begin, int64_t end) {
     float out[8];
+    std::vector<uint8_t> unpacked(unpack ? static_cast<size_t>(cols) * 8 : 0);
+    std::vector<float> scales(unpack ? static_cast<size_t>(cols / 32) * 8 : 0);
     for (int64_t g = begin; g < end; ++g) {
       const int64_t r0 = g * 8;
       const int64_t n_rows = std::min<int64_t>(8, rows - r0);
+      if (unpack && n_rows == 8) {
+        UnpackQ4_0x8(w.Row(r0), row_bytes, cols, unpacked.data(), scales.data());
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          table.packed_q4_0_x8(unpacked.data(), scales.data(),
+                               xq + static_cast<size_t>(t) * q_bytes, cols, out);
+          std::copy(out, out + 8, y + t * rows + r0);
+        }
+        continue;
+      }
       for (int64_t t = 0; t < n_tokens; ++t) {
         const uint8_t* xt = xq + static_cast<size_t>(t) * q_bytes;
         float* yt = y + t * rows + r0;

@@ -103,8 +103,15 @@ struct DotTable {
   DotFn q6_k;
   Dot8Fn q4_0_x8 = nullptr;  // optional; MatMul falls back to single rows
   Dot8Fn q8_0_x8 = nullptr;
+  // Eight Q4_0 rows pre-unpacked by UnpackQ4_0x8 (used when a batch reuses them across tokens).
+  void (*packed_q4_0_x8)(const uint8_t* q, const float* d, const void* x, int64_t n,
+                         float* out) = nullptr;
   std::string_view isa;
 };
+// Unpacks 8 Q4_0 rows (`row_bytes` apart, `n` columns) into unsigned nibbles, block-major:
+// q[(block * 8 + row) * 32 + j], and their scales as floats: d[block * 8 + row].
+void UnpackQ4_0x8(const uint8_t* w, size_t row_bytes, int64_t n, uint8_t* q, float* d);
+
 // Defined in kernels_avx2.cpp / kernels_avx512.cpp; each returns false (leaving the table as
 // it was) when the CPU lacks the instructions.
 bool FillAvx2Table(DotTable& table);
