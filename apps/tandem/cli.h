@@ -49,6 +49,7 @@ void AddConfigCommands(CLI::App& app, CommandState& state);
 void AddRunCommands(CLI::App& app, CommandState& state);
 void AddTasksCommands(CLI::App& app, CommandState& state);
 void AddPlanCommands(CLI::App& app, CommandState& state);
+void AddCostCommands(CLI::App& app, CommandState& state);
 void AddRouteCommands(CLI::App& app, CommandState& state);
 void AddModelCommands(CLI::App& app, CommandState& state);
 

@@ -5,8 +5,10 @@
 #include <fstream>
 
 #include "cli.h"
+#include "tandem/core/clock.h"
 #include "tandem/cost/cost.h"
 #include "tandem/llm/price_catalog.h"
+#include "tandem/store/task_store.h"
 
 namespace tandem::cli {
 namespace {
@@ -23,6 +25,7 @@ struct PlanFlags {
   std::optional<double> spot_discount;
   bool json = false;
   std::string chart;
+  int from_ledger_days = 0;  // 0: do not read the ledger.
 };
 
 // Pay-per-token offers from the model price catalog. Entries without a completion price are
@@ -124,6 +127,15 @@ int RunPlan(const PlanFlags& flags, CommandState& state) {
     workload = cost::LoadWorkloadFile(flags.workload_file, *workload);
   }
   if (!workload) return ReportError(workload.error(), kExitConfig);
+  if (flags.from_ledger_days > 0) {
+    auto store = store::TaskStore::Open(config->home / "tandem.db");
+    if (!store) return ReportError(store.error(), kExitTaskFailed);
+    cost::LedgerUsageSource ledger(store->get(), ToUnixMillis(SystemClock().Now()));
+    Result<std::vector<cost::DailyUsage>> usage = ledger.UsageByDay(flags.from_ledger_days);
+    if (!usage) return ReportError(usage.error(), kExitTaskFailed);
+    workload = cost::WorkloadFromUsage(*usage, *workload);
+    if (!workload) return ReportError(workload.error(), kExitTaskFailed);
+  }
   if (Status applied = ApplyFlags(flags, *workload); !applied) {
     return ReportError(applied.error(), kExitUsage);
   }
@@ -150,7 +162,8 @@ void AddPlanCommands(CLI::App& app, CommandState& state) {
       "plan", "Deployment advisor: local vs cloud vs spot vs API vs hybrid, monthly cost");
   // Shared with the callback, which runs after this function returns.
   auto flags = std::make_shared<PlanFlags>();
-  plan->add_option("--workload", flags->workload_file, "Workload file (TOML with [workload])");
+  plan->add_option("--workload", flags->workload_file, "Workload file (TOML with [workload])")
+      ->check(CLI::ExistingFile);
   plan->add_option("--instance", flags->instance,
                    "Cloud instance to price (default: cheapest "
                    "that carries the workload)");
@@ -164,6 +177,10 @@ void AddPlanCommands(CLI::App& app, CommandState& state) {
                    "Share of tokens (0-1) that must stay local");
   plan->add_option("--spot-discount", flags->spot_discount,
                    "Spot discount off on-demand (0-1; catalog default otherwise)");
+  plan->add_option("--from-ledger", flags->from_ledger_days,
+                   "Take tokens per month and the sensitive share from the last N days of the "
+                   "usage ledger")
+      ->check(CLI::Range(1, 3650));
   plan->add_flag("--json", flags->json, "Print JSON only");
   plan->add_option("--chart", flags->chart, "Write an SVG chart of cost against hours per day");
   plan->callback([&state, flags] { state.exit_code = RunPlan(*flags, state); });

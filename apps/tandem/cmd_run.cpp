@@ -8,7 +8,7 @@
 #include "tandem/agent/agent.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
-#include "tandem/llm/openai_client.h"
+#include "tandem/router/gateway.h"
 #include "tandem/tools/file_tools.h"
 
 namespace tandem::cli {
@@ -18,7 +18,6 @@ struct RunFlags {
   std::string goal;
   std::string task_id;
   std::string workspace;
-  std::string provider;
   int max_steps = 0;  // 0: from configuration.
 };
 
@@ -47,53 +46,51 @@ class TerminalEvents final : public agent::EventSink {
   }
 };
 
-// Everything a run needs, opened from the configuration.
+// Everything a run needs, opened from the configuration. Declaration order is destruction
+// order in reverse: the gateway and access objects go before the store they write to.
 struct Runtime {
   Config config;
   std::unique_ptr<store::TaskStore> store;
   llm::PriceCatalog prices;
+  std::unique_ptr<agent::StoreAuditSink> audit;
+  std::unique_ptr<router::Gateway> gateway;
   std::unique_ptr<agent::ModelAccess> models;
   tools::Registry registry;
 };
 
-Result<const ProviderConfig*> ChooseProvider(const Config& config, const std::string& name) {
-  if (config.providers.empty()) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "no model is configured: add a [[providers]] entry to tandem.toml "
-                     "(see docs/config.md), e.g. an OpenAI-compatible endpoint");
-  }
-  if (name.empty()) return &config.providers.front();
-  if (const ProviderConfig* provider = config.FindProvider(name)) return provider;
-  return MakeError(ErrorCode::kFailedPrecondition, "no provider named '{}' in the configuration",
-                   name);
+// Configuration problems (no model, missing key, bad catalog or routing) exit with code 3.
+Error AsConfigError(const Error& error) {
+  return Error(ErrorCode::kFailedPrecondition, error.message());
 }
 
-Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, const std::string& provider_name) {
+Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   auto runtime = std::make_unique<Runtime>();
   runtime->config = std::move(config);
-  Result<const ProviderConfig*> provider = ChooseProvider(runtime->config, provider_name);
-  if (!provider) return std::unexpected(provider.error());
-  if ((*provider)->kind != "openai") {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "provider '{}' has kind '{}', which this build cannot run yet",
-                     (*provider)->name, (*provider)->kind);
+  if (runtime->config.providers.empty()) {
+    return std::unexpected(Error(ErrorCode::kFailedPrecondition,
+                                 "no model is configured: add a [[providers]] entry to "
+                                 "tandem.toml (see docs/config.md), e.g. an OpenAI-compatible "
+                                 "endpoint"));
   }
   // Checked before anything touches the network or the store.
-  if (Status key = CheckProviderKeys(runtime->config, **provider); !key) {
-    return std::unexpected(Error(ErrorCode::kFailedPrecondition, key.error().message()));
+  for (const ProviderConfig& provider : runtime->config.providers) {
+    if (Status key = CheckProviderKeys(runtime->config, provider); !key) {
+      return std::unexpected(AsConfigError(key.error()));
+    }
   }
   Result<llm::PriceCatalog> prices = llm::PriceCatalog::Load(runtime->config);
-  if (!prices)
-    return std::unexpected(Error(ErrorCode::kFailedPrecondition, prices.error().message()));
+  if (!prices) return std::unexpected(AsConfigError(prices.error()));
   runtime->prices = std::move(*prices);
   auto store = store::TaskStore::Open(runtime->config.home / "tandem.db");
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
-  auto client = llm::MakeOpenAiClient(runtime->config, **provider);
-  if (!client)
-    return std::unexpected(Error(ErrorCode::kFailedPrecondition, client.error().message()));
-  runtime->models = std::make_unique<agent::SingleProviderAccess>(
-      std::move(*client), **provider, &runtime->prices, runtime->store.get(), &SystemClock());
+  runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get());
+  auto gateway = router::Gateway::Create(runtime->config, {.audit = runtime->audit.get()});
+  if (!gateway) return std::unexpected(AsConfigError(gateway.error()));
+  runtime->gateway = std::move(*gateway);
+  runtime->models = std::make_unique<agent::GatewayModelAccess>(
+      runtime->gateway.get(), &runtime->config, &runtime->prices, runtime->store.get(),
+      &SystemClock());
   if (Status registered = tools::RegisterFileTools(runtime->registry); !registered) {
     return std::unexpected(registered.error());
   }
@@ -101,7 +98,8 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, const std::string& p
 }
 
 int ExitCodeForOutcome(const agent::TaskOutcome& outcome) {
-  return outcome.status == store::TaskStatus::kSucceeded ? kExitOk : kExitTaskFailed;
+  if (outcome.status == store::TaskStatus::kSucceeded) return kExitOk;
+  return outcome.refused_by_policy ? kExitRefused : kExitTaskFailed;
 }
 
 void PrintOutcome(const agent::TaskOutcome& outcome) {
@@ -118,6 +116,7 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
                                 .models = runtime.models.get(),
                                 .tools = &runtime.registry,
                                 .events = &events,
+                                .policy = &runtime.gateway->policy(),
                                 .cancel = &cancel});
   Result<agent::TaskOutcome> outcome = controller.Run(task_id, options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));
@@ -134,14 +133,15 @@ void RunCommand(CommandState& state, const RunFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
   agent::RunOptions options = OptionsFrom(*config, flags);
-  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config), flags.provider);
+  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config));
   if (!runtime) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
     return;
   }
   agent::Controller creator({.store = (*runtime)->store.get(),
                              .models = (*runtime)->models.get(),
-                             .tools = &(*runtime)->registry});
+                             .tools = &(*runtime)->registry,
+                             .policy = &(*runtime)->gateway->policy()});
   std::string task_id = NewId();
   std::filesystem::path workspace = flags.workspace.empty()
                                         ? (*runtime)->config.home / "workspaces" / task_id
@@ -160,7 +160,7 @@ void ResumeCommand(CommandState& state, const RunFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
   agent::RunOptions options = OptionsFrom(*config, flags);
-  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config), flags.provider);
+  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config));
   if (!runtime) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
     return;
@@ -181,14 +181,12 @@ void AddRunCommands(CLI::App& app, CommandState& state) {
                   "Directory the agent may read and write (default: a new one under TANDEM_HOME)");
   run->add_option("--max-steps", flags->max_steps, "Stop after this many steps")
       ->check(CLI::Range(1, 100000));
-  run->add_option("--provider", flags->provider, "Provider name from the configuration");
   run->callback([&state, flags] { RunCommand(state, *flags); });
 
   CLI::App* resume = app.add_subcommand("resume", "Continue a stopped or interrupted task");
   resume->add_option("task-id", flags->task_id, "The task to continue")->required();
   resume->add_option("--max-steps", flags->max_steps, "New total step limit")
       ->check(CLI::Range(1, 100000));
-  resume->add_option("--provider", flags->provider, "Provider name from the configuration");
   resume->callback([&state, flags] { ResumeCommand(state, *flags); });
 }
 

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   AddRunCommands(app, state);
   AddTasksCommands(app, state);
   AddPlanCommands(app, state);
+  AddCostCommands(app, state);
   AddRouteCommands(app, state);
   AddModelCommands(app, state);
 

@@ -131,6 +131,7 @@ TEST(InstanceCatalogTest, OutOfRangeValuesAreRejectedNamingKeyAndValue) {
                 "\"8b\".decode_tokens_per_s"},
            Case{"[throughput.\"hw\"]\n\"8b\" = 5", "expected a model size table"},
            Case{"[api]\ndecode_tokens_per_s = -1", "catalog.api.decode_tokens_per_s"},
+           Case{"[api.size_class]\n\"m\" = 0", "catalog.api.size_class.m"},
            Case{"instances = 3", "expected a table of named entries"},
        }) {
     Status status = Override(c.text);

@@ -110,6 +110,7 @@ TEST_F(PlanCliTest, OutOfRangeFlagIsAUsageError) {
   EXPECT_EQ(Plan("--spot-discount 1.5").exit_code, 2);
   EXPECT_EQ(Plan("--tokens-per-month -5").exit_code, 2);
   EXPECT_EQ(Plan("--hours-per-day abc").exit_code, 2);
+  EXPECT_EQ(Plan("--workload no-such-file.toml").exit_code, 2);
 }
 
 TEST_F(PlanCliTest, NegativeCatalogPriceIsAConfigError) {

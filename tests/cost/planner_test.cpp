@@ -189,6 +189,34 @@ TEST_F(PlannerTest, ApiOptionsAreTheCheapestCapableOneAndTheNamedOnes) {
   EXPECT_NEAR(Find(plan, OptionKind::kApi, "pricey").monthly_usd, 200.0, 1e-9);
 }
 
+TEST_F(PlannerTest, ApiBelowTheModelSizeClassIsNotTheCheapestCapable) {
+  Result<InstanceCatalog> catalog = InstanceCatalog::FromToml(
+      std::string(kCatalog) + "[api.size_class]\n\"cheap\" = 1\n\"pricey\" = 70\n", "test.toml");
+  ASSERT_TRUE(catalog) << catalog.error().message();
+  workload_.api_models = {"cheap"};
+  Result<Plan> plan = MakePlan(*catalog, workload_, apis_);
+  ASSERT_TRUE(plan) << plan.error().message();
+  std::vector<std::string> names;
+  for (const Option& o : plan->options) {
+    if (o.kind == OptionKind::kApi) names.push_back(o.name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"pricey", "cheap"}));
+  const Option& cheap = Find(*plan, OptionKind::kApi, "cheap");
+  EXPECT_FALSE(cheap.meets_workload);
+  EXPECT_THAT(cheap.notes.front(), HasSubstr("stands in for a 1b model, below the workload's 8b"));
+  EXPECT_THAT(Find(*plan, OptionKind::kApi, "pricey").detail, HasSubstr("stands in for 70b"));
+}
+
+TEST(ModelSizeTest, ParsesBillionsOfParameters) {
+  EXPECT_EQ(ModelSizeBillions("8b"), 8);
+  EXPECT_EQ(ModelSizeBillions("70B"), 70);
+  EXPECT_EQ(ModelSizeBillions("1.5b"), 1.5);
+  EXPECT_FALSE(ModelSizeBillions("b"));
+  EXPECT_FALSE(ModelSizeBillions("large"));
+  EXPECT_FALSE(ModelSizeBillions("-3b"));
+  EXPECT_FALSE(ModelSizeBillions("8x7b"));
+}
+
 TEST_F(PlannerTest, NamedIncapableApiIsListedButFlagged) {
   workload_.api_models = {"tiny-context"};
   Plan plan = MakeOrFail();
@@ -249,6 +277,26 @@ TEST_F(PlannerTest, WorkloadBeyondCapacityIsFlaggedWithTheHoursItNeeds) {
   // Capacity at 1 h/day: 30.4167 * 3600 / 0.0055 = 19.91M; 30M needs 1.5 h/day.
   EXPECT_THAT(local.notes.front(), HasSubstr("needs 1.5 h/day"));
   EXPECT_NE(plan.recommendation.kind, OptionKind::kLocal);
+  // Spot's first note is why it is excluded, and the recommendation says so.
+  EXPECT_THAT(Find(plan, OptionKind::kCloudSpot).notes.front(), HasSubstr("needs 1.5 h/day"));
+  bool names_spot = std::any_of(
+      plan.recommendation.reasons.begin(), plan.recommendation.reasons.end(),
+      [](const std::string& r) { return r.find("gpu.small excluded: cannot carry") != r.npos; });
+  EXPECT_TRUE(names_spot);
+  workload_.tokens_per_month = 1e9;  // 50x the capacity at 1 h/day: over 2 machines' days.
+  Plan big = MakeOrFail();
+  EXPECT_THAT(Find(big, OptionKind::kLocal).notes.front(),
+              HasSubstr("needs 2.1 times its capacity at 24 h/day"));
+}
+
+TEST_F(PlannerTest, WhenNothingCarriesTheWorkloadTheCheapestPrivateOptionIsNamedShort) {
+  workload_.sensitive_share = 0.5;
+  workload_.hours_per_day = 1;
+  workload_.tokens_per_month = 50e6;  // Local capacity at 1 h/day is 19.9M; half is 25M.
+  Plan plan = MakeOrFail();
+  EXPECT_EQ(plan.recommendation.kind, OptionKind::kLocal);
+  EXPECT_THAT(plan.recommendation.reasons.front(),
+              HasSubstr("no option carries the whole workload"));
 }
 
 TEST_F(PlannerTest, WithoutSensitiveWorkTheCheapestOptionWins) {

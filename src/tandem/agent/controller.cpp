@@ -32,6 +32,9 @@ class Controller::Loop {
     Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
     if (!steps) return std::unexpected(steps.error());
     steps_ = std::move(*steps);
+    Result<router::TaintState> taint = router::TaintState::FromJson(task_.taint);
+    if (!taint) return std::unexpected(std::move(taint.error()).WithContext("task " + task_.id));
+    taint_.Merge(*taint);
     specs_ = ToolSpecs(*deps_.tools);
     if (Status status = SetStatus(TaskStatus::kRunning, ""); !status) {
       return std::unexpected(status.error());
@@ -102,11 +105,13 @@ class Controller::Loop {
   Result<TaskOutcome> Stop(TaskStatus status, std::string reason) {
     if (Status saved = SetStatus(status, reason); !saved) return std::unexpected(saved.error());
     Emit("task_finished", {{"status", store::TaskStatusName(status)}, {"reason", reason}});
-    return TaskOutcome{task_.id, status, std::move(reason), summary_,
-                       static_cast<int64_t>(steps_.size())};
+    return TaskOutcome{
+        task_.id,          status, std::move(reason), summary_, static_cast<int64_t>(steps_.size()),
+        refused_by_policy_};
   }
 
   Result<TaskOutcome> Fail(const Error& error) {
+    refused_by_policy_ = error.code() == ErrorCode::kPermissionDenied;
     return Stop(TaskStatus::kFailed, error.message());
   }
 
@@ -213,6 +218,7 @@ class Controller::Loop {
     step.result = std::move(result.output);
     step.result_is_error = result.is_error;
     if (Status saved = Save(step, StepStatus::kDone); !saved) return saved;
+    if (Status tainted = ObserveResult(step); !tainted) return tainted;
     for (const std::string& path : result.paths_written) {
       std::error_code ec;
       auto size = std::filesystem::file_size(std::filesystem::path(task_.workspace) / path, ec);
@@ -229,6 +235,26 @@ class Controller::Loop {
                        {"is_error", step.result_is_error},
                        {"result", step.result.substr(0, 2000)}});
     steps_.push_back(step);
+    return {};
+  }
+
+  // Tool results are untrusted and may carry sensitive data: once any does, the task's taint
+  // grows and is saved before the next model call, which the router then keeps local.
+  Status ObserveResult(const StepRecord& step) {
+    if (deps_.policy == nullptr || step.result_is_error) return {};
+    json args = json::parse(step.tool_arguments, nullptr, false);
+    bool raised = false;
+    if (step.tool_name == "read_file" && args.is_object() && args.contains("path") &&
+        args["path"].is_string()) {
+      raised = deps_.policy->ObserveFileRead(taint_, args["path"].get<std::string>(), step.result);
+    } else {
+      raised = deps_.policy->ObserveToolOutput(taint_, step.tool_name, step.result);
+    }
+    if (!raised) return {};
+    task_.taint = taint_.ToJson();
+    task_.updated_at_ms = Now();
+    if (Status saved = deps_.store->UpdateTask(task_); !saved) return saved;
+    Emit("taint_raised", {{"step", step.seq}, {"taint", taint_.Describe()}});
     return {};
   }
 
@@ -260,7 +286,9 @@ class Controller::Loop {
   RunOptions options_;
   std::vector<StepRecord> steps_;
   std::vector<llm::ToolSpec> specs_;
+  router::TaintState taint_;
   std::string summary_;
+  bool refused_by_policy_ = false;
 };
 
 Controller::Controller(ControllerDeps deps) : deps_(deps) {}
@@ -282,6 +310,10 @@ Result<store::TaskRecord> Controller::Create(const std::string& goal,
                   .settings = SettingsJson(options).dump(),
                   .created_at_ms = ToUnixMillis(deps_.clock->Now()),
                   .updated_at_ms = ToUnixMillis(deps_.clock->Now())};
+  if (deps_.policy != nullptr) {
+    router::TaintState taint;
+    if (deps_.policy->ObserveGoal(taint, goal)) task.taint = taint.ToJson();
+  }
   if (Status saved = deps_.store->CreateTask(task); !saved) return std::unexpected(saved.error());
   return task;
 }

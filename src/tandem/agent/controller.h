@@ -8,6 +8,7 @@
 #include "tandem/agent/model_access.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/clock.h"
+#include "tandem/router/policy.h"
 #include "tandem/store/task_store.h"
 #include "tandem/tools/tools.h"
 
@@ -22,9 +23,10 @@ struct RunOptions {
 struct TaskOutcome {
   std::string task_id;
   store::TaskStatus status = store::TaskStatus::kFailed;
-  std::string stop_reason;  // For people: why the task ended or paused.
-  std::string summary;      // The model's finish summary, when it finished.
-  int64_t steps = 0;        // Steps recorded in total.
+  std::string stop_reason;         // For people: why the task ended or paused.
+  std::string summary;             // The model's finish summary, when it finished.
+  int64_t steps = 0;               // Steps recorded in total.
+  bool refused_by_policy = false;  // The router refused a call (privacy policy).
 };
 
 // Receives every event as it is persisted (terminal rendering, servers). Called on the loop's
@@ -40,7 +42,9 @@ struct ControllerDeps {
   ModelAccess* models = nullptr;           // Required.
   const tools::Registry* tools = nullptr;  // Required.
   Clock* clock = &SystemClock();
-  EventSink* events = nullptr;                // Optional.
+  EventSink* events = nullptr;  // Optional.
+  // Feeds the task's taint from its goal and tool results; nullptr: no taint tracking (tests).
+  const router::Policy* policy = nullptr;
   const CancellationToken* cancel = nullptr;  // Optional: stops the loop at the next safe point.
 };
 

@@ -1,55 +1,61 @@
 #include "tandem/agent/model_access.h"
 
-#include "tandem/core/clock.h"
+#include <spdlog/spdlog.h>
 
 namespace tandem::agent {
 
-SingleProviderAccess::SingleProviderAccess(std::unique_ptr<llm::ChatModel> model,
-                                           ProviderConfig provider, const llm::PriceCatalog* prices,
-                                           store::TaskStore* store, Clock* clock)
-    : model_(std::move(model)),
-      provider_(std::move(provider)),
-      prices_(prices),
-      store_(store),
-      clock_(clock) {}
+GatewayModelAccess::GatewayModelAccess(router::Gateway* gateway, const Config* config,
+                                       const llm::PriceCatalog* prices, store::TaskStore* store,
+                                       Clock* clock)
+    : gateway_(gateway), config_(config), prices_(prices), store_(store), clock_(clock) {}
 
-Result<ModelAnswer> SingleProviderAccess::Call(const llm::ChatRequest& request,
-                                               const CallContext& context) {
+Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
+                                             const CallContext& context) {
   auto started = clock_->Monotonic();
-  Result<llm::ChatResponse> response = model_->Chat(request, {.cancel = context.cancel});
+  router::CallContext route{.task_id = context.task_id, .taint = context.taint};
+  Result<router::GatewayResponse> answer = gateway_->Chat(
+      route, request,
+      {.cancel = context.cancel, .stream = context.stream, .on_text = context.on_text});
   int64_t latency_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
   store::LedgerRow row{.task_id = context.task_id,
                        .step_seq = context.step_seq,
-                       .provider = provider_.name,
-                       .model = model_->model_name(),
-                       .zone = std::string(ZoneName(provider_.zone)),
                        .latency_ms = latency_ms,
                        .created_at_ms = ToUnixMillis(clock_->Now())};
-  ModelAnswer answer;
-  if (response) {
-    row.prompt_tokens = response->usage.prompt_tokens;
-    row.completion_tokens = response->usage.completion_tokens;
-    row.cached_prompt_tokens = response->usage.cached_prompt_tokens;
-    row.estimated = response->usage.estimated;
-    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, response->usage);
+  const ProviderConfig* provider =
+      answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
+  if (answer) {
+    const llm::ChatResponse& response = answer->response;
+    row.provider = answer->decision.provider();
+    row.zone = provider ? std::string(ZoneName(provider->zone)) : "";
+    // Priced by the configured model name: servers often answer with a dated variant.
+    row.model = provider && !provider->model.empty() ? provider->model : response.model;
+    row.prompt_tokens = response.usage.prompt_tokens;
+    row.completion_tokens = response.usage.completion_tokens;
+    row.cached_prompt_tokens = response.usage.cached_prompt_tokens;
+    row.estimated = response.usage.estimated;
+    row.time_to_first_token_ms = response.time_to_first_token_ms;
+    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, response.usage);
+    // A local endpoint sends no per-token bill (its hardware is costed by `tandem plan`).
+    if (!row.cost_usd && provider && provider->zone == Zone::kLocal) row.cost_usd = 0.0;
     row.outcome = "ok";
   } else {
-    row.outcome = std::string(ErrorCodeName(response.error().code()));
+    row.outcome = std::string(ErrorCodeName(answer.error().code()));
   }
   if (Result<int64_t> saved = store_->AppendLedger(row); !saved) {
     return std::unexpected(std::move(saved.error()).WithContext("recording the model call"));
   }
-  if (!response) {
-    return std::unexpected(
-        std::move(response.error()).WithContext(fmt::format("provider '{}'", provider_.name)));
-  }
-  answer.response = std::move(*response);
-  answer.provider = provider_.name;
-  answer.zone = provider_.zone;
-  answer.cost_usd = row.cost_usd;
-  answer.latency_ms = latency_ms;
-  return answer;
+  if (!answer) return std::unexpected(answer.error());
+  return ModelAnswer{std::move(answer->response), row.provider,
+                     provider ? provider->zone : Zone::kLocal, row.cost_usd, latency_ms};
+}
+
+void StoreAuditSink::Record(const router::AuditRecord& record) {
+  Result<int64_t> saved = store_->AppendAudit({.task_id = record.task_id,
+                                               .kind = "route_decision",
+                                               .payload = router::AuditRecordToJson(record).dump(),
+                                               .created_at_ms = record.time_unix_ms});
+  if (!saved) spdlog::error("audit record not saved: {}", saved.error().message());
 }
 
 }  // namespace tandem::agent

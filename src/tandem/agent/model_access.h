@@ -1,5 +1,6 @@
-// How the agent reaches a model: one call in, the answer plus where it ran and what it cost out.
-// The agent never holds a provider client itself; this seam is what the router implements.
+// How the agent reaches a model: one call in; the answer, where it ran and what it cost out.
+// The agent never holds a provider client: the only implementation for real runs goes through
+// router::Gateway, which decides the zone and provider of every call.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,8 @@
 #include "tandem/core/config.h"
 #include "tandem/llm/chat_model.h"
 #include "tandem/llm/price_catalog.h"
+#include "tandem/router/gateway.h"
+#include "tandem/router/taint.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem::agent {
@@ -18,6 +21,9 @@ struct CallContext {
   std::string task_id;
   int64_t step_seq = 0;
   const CancellationToken* cancel = nullptr;
+  const router::TaintState* taint = nullptr;  // The task's taint; nullptr: untainted.
+  bool stream = false;                        // Stream the answer to on_text.
+  std::function<void(std::string_view)> on_text;
 };
 
 struct ModelAnswer {
@@ -31,24 +37,35 @@ struct ModelAnswer {
 class ModelAccess {
  public:
   virtual ~ModelAccess() = default;
-  // Sends the request to a model allowed for this call; records a ledger row for every attempt.
+  // Sends the request to a model the policy allows for this call; records a ledger row.
   virtual Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) = 0;
 };
 
-// Sends every call to one configured provider and records each call in the ledger.
-// Thread-safe if the model is.
-class SingleProviderAccess final : public ModelAccess {
+// Routes every call through the gateway, prices it from the catalog and records one ledger row
+// per call (failed ones too). Thread-safe if the gateway and store are.
+class GatewayModelAccess final : public ModelAccess {
  public:
-  SingleProviderAccess(std::unique_ptr<llm::ChatModel> model, ProviderConfig provider,
-                       const llm::PriceCatalog* prices, store::TaskStore* store, Clock* clock);
+  // None owned; all must outlive this object. `prices` may be null (costs unknown).
+  GatewayModelAccess(router::Gateway* gateway, const Config* config,
+                     const llm::PriceCatalog* prices, store::TaskStore* store, Clock* clock);
   Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) override;
 
  private:
-  std::unique_ptr<llm::ChatModel> model_;
-  ProviderConfig provider_;
-  const llm::PriceCatalog* prices_;  // Not owned; may be null (costs unknown).
-  store::TaskStore* store_;          // Not owned.
-  Clock* clock_;                     // Not owned.
+  router::Gateway* gateway_;
+  const Config* config_;
+  const llm::PriceCatalog* prices_;
+  store::TaskStore* store_;
+  Clock* clock_;
+};
+
+// Persists the gateway's audit records in the task store (kind "route_decision").
+class StoreAuditSink final : public router::AuditSink {
+ public:
+  explicit StoreAuditSink(store::TaskStore* store) : store_(store) {}
+  void Record(const router::AuditRecord& record) override;
+
+ private:
+  store::TaskStore* store_;  // Not owned; thread-safe.
 };
 
 }  // namespace tandem::agent

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <tuple>
 
@@ -270,7 +271,8 @@ Status ApplySpot(const toml::table& table, const std::string& prefix, SpotModel&
 
 Status ApplyApi(const toml::table& table, const std::string& prefix, ApiSpeed& api) {
   ConfigReader reader(table, prefix);
-  if (Status known = reader.CheckKnownKeys({"decode_tokens_per_s", "first_token_s", "source"});
+  if (Status known =
+          reader.CheckKnownKeys({"decode_tokens_per_s", "first_token_s", "source", "size_class"});
       !known) {
     return known;
   }
@@ -279,7 +281,24 @@ Status ApplyApi(const toml::table& table, const std::string& prefix, ApiSpeed& a
       !status) {
     return status;
   }
-  return ReadNumber(reader, "first_token_s", Bound::kNonNegative, api.first_token_s);
+  if (Status status = ReadNumber(reader, "first_token_s", Bound::kNonNegative, api.first_token_s);
+      !status) {
+    return status;
+  }
+  const toml::node* classes = table.get("size_class");
+  if (!classes) return {};
+  if (!classes->is_table())
+    return std::unexpected(reader.ErrorAt("size_class", "expected a table"));
+  ConfigReader class_reader(*classes->as_table(), reader.FullKey("size_class"));
+  for (const auto& [model_key, node] : *classes->as_table()) {
+    std::string model(model_key.str());
+    double billions = 0;
+    if (Status status = ReadNumber(class_reader, model, Bound::kPositive, billions); !status) {
+      return status;
+    }
+    api.size_class_b[model] = billions;
+  }
+  return {};
 }
 
 // A sub-table of `root` that must be a table when present.
@@ -295,6 +314,19 @@ Result<const toml::table*> OptionalTable(const toml::table& root, std::string_vi
 }
 
 }  // namespace
+
+std::optional<double> ModelSizeBillions(std::string_view model_size) {
+  if (model_size.size() < 2 || (model_size.back() != 'b' && model_size.back() != 'B')) {
+    return std::nullopt;
+  }
+  std::string digits(model_size.substr(0, model_size.size() - 1));
+  char* end = nullptr;
+  double value = std::strtod(digits.c_str(), &end);
+  if (end != digits.c_str() + digits.size() || !std::isfinite(value) || value <= 0) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 Status InstanceCatalog::ApplyOverrides(const toml::table& root, std::string_view prefix) {
   ConfigReader reader(root, std::string(prefix));

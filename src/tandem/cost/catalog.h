@@ -66,11 +66,19 @@ struct LocalProfile {
   double operations_usd_per_month = 0;
 };
 
-// Speed of pay-per-token APIs (not published per model; catalog estimates).
+// Speed and size class of pay-per-token APIs (not published per model; catalog estimates).
 struct ApiSpeed {
   double decode_tokens_per_s = 80;
   double first_token_s = 0.6;
+  // Model name -> billions of parameters of the self-hosted model it stands in for: the real
+  // count for open-weight models served by an API, a judgement for closed ones. An API replaces
+  // a self-hosted model only when its class is at least the workload's model size; models
+  // absent here are not limited.
+  std::map<std::string, double, std::less<>> size_class_b;
 };
+
+// Billions of parameters of a model size key ("8b" -> 8); nullopt when it is not of that form.
+std::optional<double> ModelSizeBillions(std::string_view model_size);
 
 // Immutable after loading; thread-safe to read.
 class InstanceCatalog {

@@ -152,14 +152,16 @@ std::string RenderChartSvg(const Plan& plan) {
     double label_dy = marks++ % 2 == 0 ? -10 : 20;
     double x = scale.X(*be.hours_per_day.at);
     double y = scale.Y(local.vs_hours.At(*be.hours_per_day.at));
+    // Labels of marks near the right edge run leftwards so they stay inside the plot.
+    bool right_edge = *be.hours_per_day.at > 16;
+    std::string_view kind = be.kind == OptionKind::kCloudSpot       ? "spot"
+                            : be.kind == OptionKind::kCloudOnDemand ? "on-demand"
+                                                                    : "api";
     out += fmt::format(
         "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"6\" fill=\"none\" stroke=\"#c00\" "
-        "stroke-width=\"2\"/>\n<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#c00\">"
-        "{} {}: {:.1f} h/day</text>\n",
-        x, y, x + 4, y + label_dy,
-        be.kind == OptionKind::kCloudSpot  ? "spot"
-        : OptionKindName(be.kind) == "api" ? "api"
-                                           : "on-demand",
+        "stroke-width=\"2\"/>\n<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#c00\" "
+        "text-anchor=\"{}\">{} {}: {:.1f} h/day</text>\n",
+        x, y, right_edge ? x - 4 : x + 4, y + label_dy, right_edge ? "end" : "start", kind,
         Escape(be.name), *be.hours_per_day.at);
   }
   out += fmt::format(

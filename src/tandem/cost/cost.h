@@ -10,6 +10,7 @@
 
 #include "tandem/cost/catalog.h"
 #include "tandem/cost/format.h"
+#include "tandem/cost/ledger_report.h"
 #include "tandem/cost/planner.h"
 #include "tandem/cost/report.h"
 #include "tandem/cost/workload.h"

@@ -63,10 +63,14 @@ void SetServing(Option& option, const InstanceCatalog& catalog, std::string_view
   option.capacity_tokens_per_month = capacity;
   if (tokens > capacity) {
     option.meets_workload = false;
+    double needed_hours = w.hours_per_day * tokens / capacity;
+    std::string needs =
+        needed_hours <= 24
+            ? fmt::format("needs {:.1f} h/day", needed_hours)
+            : fmt::format("needs {:.1f} times its capacity at 24 h/day", needed_hours / 24);
     option.notes.push_back(fmt::format(
-        "cannot carry {} tokens/month in {} h/day: capacity {} tokens/month (needs {:.1f} h/day)",
-        FormatTokens(tokens), FormatNumber(w.hours_per_day), FormatTokens(capacity),
-        w.hours_per_day * tokens / capacity));
+        "cannot carry {} tokens/month in {} h/day: capacity {} tokens/month ({})",
+        FormatTokens(tokens), FormatNumber(w.hours_per_day), FormatTokens(capacity), needs));
   }
 }
 
@@ -115,6 +119,7 @@ Option BuildInstance(const InstanceCatalog& catalog, OptionKind kind, const std:
   option.vs_tokens = {option.monthly_usd, 0};
   option.usd_per_million_tokens = PerMillion(option.monthly_usd, tokens);
   double hours = OnHours(w.hours_per_day);
+  SetServing(option, catalog, instance.hardware, w, tokens, hours);
   if (kind == OptionKind::kCloudSpot) {
     double spot_hours = instance.usd_per_hour * (1 - discount) * hours;
     option.breakdown = {{fmt::format("spot hours ({:.0f}% off)", discount * 100), spot_hours},
@@ -126,11 +131,19 @@ Option BuildInstance(const InstanceCatalog& catalog, OptionKind kind, const std:
   } else {
     option.breakdown = {{"instance hours", option.monthly_usd}};
   }
-  SetServing(option, catalog, instance.hardware, w, tokens, hours);
   return option;
 }
 
-bool ApiCapable(const ApiOffer& api, const Workload& w, std::string* why) {
+bool ApiCapable(const InstanceCatalog& catalog, const ApiOffer& api, const Workload& w,
+                std::string* why) {
+  const auto& classes = catalog.api_speed().size_class_b;
+  auto size_class = classes.find(api.name);
+  std::optional<double> needed = ModelSizeBillions(w.model_size);
+  if (size_class != classes.end() && needed && size_class->second < *needed) {
+    *why = fmt::format("stands in for a {}b model, below the workload's {}",
+                       FormatNumber(size_class->second), w.model_size);
+    return false;
+  }
   if (!api.supports_tools) {
     *why = "does not support tool calls";
     return false;
@@ -150,7 +163,13 @@ bool ApiCapable(const ApiOffer& api, const Workload& w, std::string* why) {
 
 Option BuildApi(const InstanceCatalog& catalog, const ApiOffer& api, const Workload& w,
                 double tokens) {
-  Option option = NewOption(OptionKind::kApi, api.name, api.provider);
+  const auto& classes = catalog.api_speed().size_class_b;
+  auto size_class = classes.find(api.name);
+  Option option = NewOption(
+      OptionKind::kApi, api.name,
+      size_class == classes.end()
+          ? api.provider
+          : fmt::format("{}, stands in for {}b", api.provider, FormatNumber(size_class->second)));
   option.vs_tokens = ApiCostVsTokens(api, w.output_share);
   option.monthly_usd = option.vs_tokens.At(tokens);
   option.vs_hours = {option.monthly_usd, 0};
@@ -161,7 +180,7 @@ Option BuildApi(const InstanceCatalog& catalog, const ApiOffer& api, const Workl
   option.latency_s = speed.first_token_s + w.output_tokens_per_call / speed.decode_tokens_per_s;
   option.throughput_source = "estimate";
   std::string why;
-  if (!ApiCapable(api, w, &why)) {
+  if (!ApiCapable(catalog, api, w, &why)) {
     option.meets_workload = false;
     option.notes.push_back(why);
   }
@@ -220,14 +239,15 @@ Result<std::string> ChooseLocal(const InstanceCatalog& catalog, const Workload& 
 }
 
 // The cheapest capable API first, then the named ones not already listed.
-Result<std::vector<ApiOffer>> ChooseApis(const std::vector<ApiOffer>& apis, const Workload& w) {
+Result<std::vector<ApiOffer>> ChooseApis(const InstanceCatalog& catalog,
+                                         const std::vector<ApiOffer>& apis, const Workload& w) {
   std::vector<ApiOffer> chosen;
   const ApiOffer* cheapest = nullptr;
   double cheapest_price = std::numeric_limits<double>::infinity();
   for (const ApiOffer& api : apis) {
     std::string why;
     double price = ApiCostVsTokens(api, w.output_share).usd_per_unit;
-    if (ApiCapable(api, w, &why) && price < cheapest_price) {
+    if (ApiCapable(catalog, api, w, &why) && price < cheapest_price) {
       cheapest = &api;
       cheapest_price = price;
     }
@@ -307,7 +327,7 @@ Recommendation Recommend(const Plan& plan) {
   rec.reasons.push_back(
       fmt::format("{} ({}) is the cheapest option that {}: {}/month, {} per million tokens",
                   best.name, OptionKindName(best.kind),
-                  fallback ? "keeps sensitive work local (none carries the whole workload)"
+                  fallback ? "keeps the privacy boundary (no option carries the whole workload)"
                            : "carries the workload",
                   FormatUsd(best.monthly_usd), FormatUsd(best.usd_per_million_tokens)));
   if (allowed.size() > 1) {
@@ -333,7 +353,8 @@ Recommendation Recommend(const Plan& plan) {
   }
   for (const Option& option : plan.options) {
     if (!option.meets_workload && option.kind != OptionKind::kHybrid && !option.notes.empty()) {
-      rec.reasons.push_back(fmt::format("{} excluded: {}", option.name, option.notes.front()));
+      rec.reasons.push_back(fmt::format("{} {} excluded: {}", OptionKindName(option.kind),
+                                        option.name, option.notes.front()));
     }
   }
   const Option& local = plan.options.front();
@@ -447,7 +468,7 @@ Result<Plan> MakePlan(const InstanceCatalog& catalog, const Workload& w,
   if (!instance_name) return std::unexpected(instance_name.error());
   Result<std::string> local_name = ChooseLocal(catalog, w);
   if (!local_name) return std::unexpected(local_name.error());
-  Result<std::vector<ApiOffer>> chosen_apis = ChooseApis(apis, w);
+  Result<std::vector<ApiOffer>> chosen_apis = ChooseApis(catalog, apis, w);
   if (!chosen_apis) return std::unexpected(chosen_apis.error());
 
   Plan plan;

@@ -118,7 +118,7 @@ std::string RenderTable(const Plan& plan) {
       FormatNumber(w.hours_per_day), w.sensitive_share * 100, w.model_size, plan.catalog_as_of,
       plan.spot_discount * 100, FormatNumber(w.prompt_tokens_per_call),
       FormatNumber(w.output_tokens_per_call));
-  out += fmt::format("  {}{}{:>11}{:>13}  {}{:>9}\n", Cell("KIND", 17), Cell("NAME", 40), "$/MONTH",
+  out += fmt::format("  {}{}{:>11}{:>13}  {}{:>9}\n", Cell("KIND", 17), Cell("NAME", 46), "$/MONTH",
                      "$/M TOKENS", Cell("TOKENS/S", 17), "LATENCY");
   std::vector<std::string> footnotes;
   bool any_flagged = false;
@@ -126,7 +126,7 @@ std::string RenderTable(const Plan& plan) {
     bool flagged = !option.meets_workload || !option.privacy_ok;
     any_flagged = any_flagged || flagged;
     out += fmt::format("{} {}{}{:>11}{:>13}  {}{:>9}\n", flagged ? "x" : " ",
-                       Cell(std::string(OptionKindName(option.kind)), 17), Cell(option.name, 40),
+                       Cell(std::string(OptionKindName(option.kind)), 17), Cell(option.name, 46),
                        FormatUsd(option.monthly_usd), FormatUsd(option.usd_per_million_tokens),
                        Cell(ThroughputCell(option), 17), LatencyCell(option));
     for (const std::string& note : option.notes) {

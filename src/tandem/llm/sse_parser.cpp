@@ -3,18 +3,23 @@
 namespace tandem::llm {
 
 void SseParser::Feed(std::string_view bytes, const Handler& on_event) {
-  for (char c : bytes) {
-    if (last_was_cr_ && c == '\n') {
-      last_was_cr_ = false;
-      continue;
+  while (!bytes.empty()) {
+    if (last_was_cr_ && bytes.front() == '\n') bytes.remove_prefix(1);  // The LF of a CRLF.
+    last_was_cr_ = false;
+    size_t end = bytes.find_first_of("\r\n");
+    if (end == std::string_view::npos) {
+      line_.append(bytes);
+      return;
     }
-    last_was_cr_ = c == '\r';
-    if (c == '\r' || c == '\n') {
+    last_was_cr_ = bytes[end] == '\r';
+    if (line_.empty()) {
+      ProcessLine(bytes.substr(0, end), on_event);  // The common case: no copy.
+    } else {
+      line_.append(bytes.substr(0, end));
       ProcessLine(line_, on_event);
       line_.clear();
-    } else {
-      line_ += c;
     }
+    bytes.remove_prefix(end + 1);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace tandem::router {
 
@@ -56,6 +57,47 @@ std::string TaintState::Describe() const {
                                 fmt::join(mark.reasons, ", ")));
   }
   return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+std::string TaintState::ToJson() const {
+  nlohmann::json marks = nlohmann::json::array();
+  for (const TaintMark& mark : marks_) {
+    marks.push_back({{"source", TaintSourceName(mark.source)},
+                     {"origin", mark.origin},
+                     {"reasons", mark.reasons}});
+  }
+  return marks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<TaintState> TaintState::FromJson(std::string_view text) {
+  TaintState taint;
+  if (text.empty()) return taint;
+  nlohmann::json marks = nlohmann::json::parse(text, nullptr, false);
+  if (marks.is_discarded() || !marks.is_array()) {
+    return MakeError(ErrorCode::kDataLoss, "stored taint is not a JSON array");
+  }
+  for (const nlohmann::json& item : marks) {
+    if (!item.is_object() || !item.contains("source") || !item["source"].is_string()) {
+      return MakeError(ErrorCode::kDataLoss, "stored taint mark has no source");
+    }
+    TaintMark mark;
+    bool known = false;
+    for (TaintSource source :
+         {TaintSource::kGoal, TaintSource::kFileRead, TaintSource::kToolObservation,
+          TaintSource::kMemoryRecall, TaintSource::kParentTask}) {
+      if (TaintSourceName(source) == item["source"].get<std::string>()) {
+        mark.source = source;
+        known = true;
+      }
+    }
+    if (!known) return MakeError(ErrorCode::kDataLoss, "stored taint mark has an unknown source");
+    mark.origin = item.value("origin", "");
+    for (const nlohmann::json& reason : item.value("reasons", nlohmann::json::array())) {
+      if (reason.is_string()) mark.reasons.push_back(reason.get<std::string>());
+    }
+    taint.Add(std::move(mark));
+  }
+  return taint;
 }
 
 }  // namespace tandem::router

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/core/error.h"
+
 namespace tandem::router {
 
 // Where sensitive content came from.
@@ -42,6 +44,10 @@ class TaintState {
 
   // "file_read contracts/a.txt (email, keyword); goal (phone)".
   std::string Describe() const;
+
+  // JSON array of marks, for the task store; the inverse fails naming what is malformed.
+  std::string ToJson() const;
+  static Result<TaintState> FromJson(std::string_view text);
 
  private:
   std::vector<TaintMark> marks_;
