@@ -52,5 +52,6 @@ void AddPlanCommands(CLI::App& app, CommandState& state);
 void AddCostCommands(CLI::App& app, CommandState& state);
 void AddRouteCommands(CLI::App& app, CommandState& state);
 void AddToolCommands(CLI::App& app, CommandState& state);
+void AddModelCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddCostCommands(app, state);
   AddRouteCommands(app, state);
   AddToolCommands(app, state);
+  AddModelCommands(app, state);
 
   try {
     app.parse(argc, argv);

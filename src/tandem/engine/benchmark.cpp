@@ -1,0 +1,104 @@
+#include "tandem/engine/benchmark.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "tandem/engine/sampler.h"
+
+namespace tandem::engine {
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n == 0 ? 0.0 : n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
+double MeasureCopyBandwidth(ThreadPool& pool, size_t bytes) {
+  std::vector<char> src(bytes, 1);
+  std::vector<char> dst(bytes, 0);
+  double best = 0.0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto start = std::chrono::steady_clock::now();
+    const int64_t chunks = 64;
+    pool.ParallelFor(chunks, [&](int64_t begin, int64_t end) {
+      size_t from = bytes * static_cast<size_t>(begin) / chunks;
+      size_t to = bytes * static_cast<size_t>(end) / chunks;
+      std::memcpy(dst.data() + from, src.data() + from, to - from);
+    });
+    double s = Seconds(start);
+    if (s > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) / s);
+  }
+  return best;
+}
+
+Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options) {
+  if (options.prompt_tokens < 1 || options.gen_tokens < 1 || options.repetitions < 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "prompt tokens, generated tokens and repetitions must be positive");
+  }
+  const ModelParams& p = model.params();
+  ContextOptions context_options;
+  context_options.n_ctx = options.prompt_tokens + options.gen_tokens;
+  context_options.n_threads = options.n_threads;
+  context_options.n_batch = options.prompt_tokens;
+  context_options.mode = options.mode;
+  Context context(model, context_options);
+  BenchResult result;
+  result.n_threads = context.n_threads();
+  result.isa = std::string(KernelIsaName());
+  std::vector<TokenId> prompt(static_cast<size_t>(options.prompt_tokens));
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    prompt[i] = static_cast<TokenId>((i * 7919 + 13) % static_cast<size_t>(p.n_vocab));
+  }
+  std::vector<double> cpu_shares;
+  for (int rep = 0; rep < options.repetitions; ++rep) {
+    context.Reset();
+    auto start = std::chrono::steady_clock::now();
+    Result<std::span<const float>> logits = context.Eval(prompt);
+    if (!logits) return std::unexpected(std::move(logits.error()));
+    result.prompt_runs.push_back(options.prompt_tokens / Seconds(start));
+
+    // Generation continues after a one-token prompt so the KV length matches a short chat turn.
+    context.Reset();
+    logits = context.Eval(std::span(prompt.data(), 1));
+    if (!logits) return std::unexpected(std::move(logits.error()));
+    start = std::chrono::steady_clock::now();
+    const double cpu_start = ProcessCpuSeconds();
+    for (int i = 0; i < options.gen_tokens; ++i) {
+      TokenId next = Argmax(*logits);
+      logits = context.Eval(std::span(&next, 1));
+      if (!logits) return std::unexpected(std::move(logits.error()));
+    }
+    const double wall = Seconds(start);
+    result.gen_runs.push_back(options.gen_tokens / wall);
+    cpu_shares.push_back((ProcessCpuSeconds() - cpu_start) / (wall * result.n_threads));
+  }
+  result.prompt_tokens_per_s = Median(result.prompt_runs);
+  result.gen_tokens_per_s = Median(result.gen_runs);
+  result.cpu_utilization = Median(cpu_shares);
+  result.weight_bytes_per_token = model.BytesPerToken();
+  ThreadPool pool(result.n_threads);
+  result.copy_bandwidth = MeasureCopyBandwidth(pool, size_t{256} << 20);
+  if (result.copy_bandwidth > 0) {
+    result.bandwidth_share = static_cast<double>(result.weight_bytes_per_token) *
+                             result.gen_tokens_per_s / result.copy_bandwidth;
+  }
+  return result;
+}
+
+}  // namespace tandem::engine

@@ -1,0 +1,121 @@
+// Numeric kernels of the engine: half-precision conversion, block (de)quantization for the
+// supported ggml weight types, and the matrix-times-activations product every layer uses.
+//
+//   WeightMatrix w = {TensorType::kQ4_0, data, rows, cols};
+//   MatMul(w, x, n_tokens, y, pool, ComputeMode::kNative, scratch);  // y = x * w^T
+//
+// Dot products are chosen once at run time: AVX2 (+FMA) where the CPU has it, else portable
+// code. All functions are thread-safe; MatMul uses the pool it is given.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tandem/engine/gguf_reader.h"
+#include "tandem/engine/thread_pool.h"
+
+namespace tandem::engine {
+
+// How quantized weights meet activations.
+enum class ComputeMode {
+  kNative,  // Activations quantized per block to 8 bits, integer block dot products (fast; the
+            // reference engine's arithmetic).
+  kFloat,   // Weights decoded to f32 and multiplied with f32 activations (slow, exact decode).
+};
+
+float F16ToF32(uint16_t h);
+uint16_t F32ToF16(float f);  // round to nearest even
+float Bf16ToF32(uint16_t h);
+
+// Weight types MatMul and DequantizeRow handle.
+bool IsSupportedWeightType(TensorType type);
+
+// A row-major matrix as stored in the file: `rows` rows of `cols` elements each.
+struct WeightMatrix {
+  TensorType type = TensorType::kF32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t RowBytes() const;
+  const uint8_t* Row(int64_t r) const { return data + static_cast<size_t>(r) * RowBytes(); }
+};
+
+// Decodes `n` elements (a whole number of blocks) of `type` into f32.
+void DequantizeRow(TensorType type, const uint8_t* src, float* dst, int64_t n);
+
+// y[t * rows + r] = dot(w.Row(r), x[t * cols ...]) for t < n_tokens. `scratch` is reused between
+// calls to hold quantized activations.
+void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            ComputeMode mode, std::vector<uint8_t>& scratch);
+
+// The instruction set the dot products run with ("avx2" or "generic").
+std::string_view KernelIsaName();
+
+// Exposed for tests and benchmarks: quantize an f32 row as activations (32-element Q8_0 blocks,
+// or 256-element Q8_K blocks) and the quantized-weight dot products on those.
+void QuantizeRowQ8_0(const float* x, uint8_t* out, int64_t n);
+void QuantizeRowQ8K(const float* x, uint8_t* out, int64_t n);
+// Reference (portable) dot of a weight row with an activation row in the matching format.
+float DotGeneric(TensorType type, const uint8_t* w, const uint8_t* x_quantized, int64_t n);
+// Dispatched dot (the one MatMul uses).
+float DotDispatched(TensorType type, const uint8_t* w, const uint8_t* x_quantized, int64_t n);
+
+namespace kernels_internal {
+// Block layouts (ggml's).
+struct BlockQ8_0 {
+  uint16_t d;
+  int8_t qs[32];
+};
+struct BlockQ4_0 {
+  uint16_t d;
+  uint8_t qs[16];
+};
+struct BlockQ4K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qs[128];
+};
+struct BlockQ6K {
+  uint8_t ql[128];
+  uint8_t qh[64];
+  int8_t scales[16];
+  uint16_t d;
+};
+struct BlockQ8K {
+  float d;
+  int8_t qs[256];
+  int16_t bsums[16];
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4K) == 144 &&
+              sizeof(BlockQ6K) == 210 && sizeof(BlockQ8K) == 292);
+
+using DotFn = float (*)(const void* w, const void* x, int64_t n);
+// out[r] = dot(row r, x) for the 8 rows starting at `w`, `row_bytes` apart.
+using Dot8Fn = void (*)(const uint8_t* w, size_t row_bytes, const void* x, int64_t n, float* out);
+struct DotTable {
+  float (*f32)(const float* a, const float* b, int64_t n);
+  DotFn q8_0;
+  DotFn q4_0;
+  DotFn q4_k;
+  DotFn q6_k;
+  Dot8Fn q4_0_x8 = nullptr;  // optional; MatMul falls back to single rows
+  Dot8Fn q8_0_x8 = nullptr;
+  // Eight Q4_0 rows pre-unpacked by UnpackQ4_0x8 (used when a batch reuses them across tokens).
+  void (*packed_q4_0_x8)(const uint8_t* q, const float* d, const void* x, int64_t n,
+                         float* out) = nullptr;
+  std::string_view isa;
+};
+// Unpacks 8 Q4_0 rows (`row_bytes` apart, `n` columns) into unsigned nibbles, block-major:
+// q[(block * 8 + row) * 32 + j], and their scales as floats: d[block * 8 + row].
+void UnpackQ4_0x8(const uint8_t* w, size_t row_bytes, int64_t n, uint8_t* q, float* d);
+
+// Defined in kernels_avx2.cpp / kernels_avx512.cpp; each returns false (leaving the table as
+// it was) when the CPU lacks the instructions.
+bool FillAvx2Table(DotTable& table);
+bool FillAvx512Table(DotTable& table);
+}  // namespace kernels_internal
+
+}  // namespace tandem::engine

@@ -1,0 +1,299 @@
+// AVX2 + FMA dot products, compiled for that target only and selected at run time.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "tandem/engine/kernels.h"
+
+namespace tandem::engine::kernels_internal {
+namespace {
+
+#define TANDEM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+TANDEM_AVX2 inline float HorizontalSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+TANDEM_AVX2 inline float Half(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+TANDEM_AVX2 float DotF32(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  }
+  float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i)
+    sum += a[i] * b[i];
+  return sum;
+}
+
+// Sum of products of signed bytes, as 8 int32 lanes converted to float.
+TANDEM_AVX2 inline __m256 DotBytes(__m256i x, __m256i y) {
+  __m256i ax = _mm256_sign_epi8(x, x);
+  __m256i sy = _mm256_sign_epi8(y, x);
+  __m256i pairs = _mm256_maddubs_epi16(ax, sy);
+  __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  return _mm256_cvtepi32_ps(quads);
+}
+
+TANDEM_AVX2 float DotQ8_0(const void* w, const void* x, int64_t n) {
+  const auto* a = static_cast<const BlockQ8_0*>(w);
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    __m256 d = _mm256_set1_ps(Half(a[i].d) * Half(b[i].d));
+    __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
+    __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    acc = _mm256_fmadd_ps(d, DotBytes(qa, qb), acc);
+  }
+  return HorizontalSum(acc);
+}
+
+// Q4_0 weights are accumulated block by block as acc = fma(block_sum, d_w * d_x, acc), the order
+// the reference engine's interleaved Q4_0 kernels use, so that 8-bit activation roundings
+// downstream agree with it.
+TANDEM_AVX2 float DotQ4_0(const void* w, const void* x, int64_t n) {
+  const auto* a = static_cast<const BlockQ4_0*>(w);
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  const __m256i ones = _mm256_set1_epi16(1);
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n / 32; ++i) {
+    __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].qs));
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+    __m256i qa = _mm256_sub_epi8(_mm256_and_si256(both, low_mask), eight);
+    __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qa, qa), _mm256_sign_epi8(qb, qa));
+    __m256i quads = _mm256_madd_epi16(pairs, ones);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    acc = std::fma(static_cast<float>(_mm_cvtsi128_si32(s)), Half(a[i].d) * Half(b[i].d), acc);
+  }
+  return acc;
+}
+
+// Sums each of the 8 vectors' int32 lanes: lane r of the result is the sum of v[r].
+TANDEM_AVX2 inline __m256i ReduceRows8(const __m256i* v) {
+  __m256i s01 = _mm256_hadd_epi32(v[0], v[1]);
+  __m256i s23 = _mm256_hadd_epi32(v[2], v[3]);
+  __m256i s45 = _mm256_hadd_epi32(v[4], v[5]);
+  __m256i s67 = _mm256_hadd_epi32(v[6], v[7]);
+  __m256i s0123 = _mm256_hadd_epi32(s01, s23);
+  __m256i s4567 = _mm256_hadd_epi32(s45, s67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(s0123, s4567, 0x20),
+                          _mm256_permute2x128_si256(s0123, s4567, 0x31));
+}
+
+// Eight Q4_0 rows at once: per block, the rows' integer sums land in one vector and are
+// accumulated as acc = fma(sum, d_w * d_x, acc) — the same arithmetic as DotQ4_0, per row.
+// The nibbles are used unsigned (0..15) and 8 x (sum of the activation block) is subtracted
+// afterwards, which gives the same integers with fewer instructions.
+TANDEM_AVX2 void DotQ4_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
+                           float* out) {
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i shifts = _mm256_setr_epi64x(0, 0, 4, 4);
+  const __m256i eights = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    // 8 x sum(qb), spread over 8 lanes; subtracted from every row's lanes.
+    const __m256i correction = _mm256_madd_epi16(_mm256_maddubs_epi16(eights, qb), ones);
+    __m256i v[8];
+    for (int r = 0; r < 8; ++r) {
+      const auto* a = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes) + i;
+      const __m256i both =
+          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a->qs)));
+      const __m256i qa = _mm256_and_si256(_mm256_srlv_epi64(both, shifts), low_mask);
+      v[r] = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones), correction);
+    }
+    // Built in registers: a vector load of just-stored scalars would stall on store forwarding.
+    auto d_of = [&](int r) {
+      return static_cast<short>(
+          (reinterpret_cast<const BlockQ4_0*>(w + static_cast<size_t>(r) * row_bytes) + i)->d);
+    };
+    const __m256 dw = _mm256_cvtph_ps(
+        _mm_setr_epi16(d_of(0), d_of(1), d_of(2), d_of(3), d_of(4), d_of(5), d_of(6), d_of(7)));
+    const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(Half(b[i].d)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ReduceRows8(v)), scale, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+// DotQ4_0x8 on rows already unpacked by UnpackQ4_0x8: identical arithmetic, fewer instructions.
+TANDEM_AVX2 void DotPackedQ4_0x8(const uint8_t* q, const float* d, const void* x, int64_t n,
+                                 float* out) {
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i eights = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    const __m256i correction = _mm256_madd_epi16(_mm256_maddubs_epi16(eights, qb), ones);
+    __m256i v[8];
+    for (int r = 0; r < 8; ++r) {
+      const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (i * 8 + r) * 32));
+      v[r] = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(qa, qb), ones), correction);
+    }
+    const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(d + i * 8), _mm256_set1_ps(Half(b[i].d)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ReduceRows8(v)), scale, acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+// Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0.
+TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
+                           float* out) {
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  __m256 acc[8];
+  for (__m256& a : acc)
+    a = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+    const float dx = Half(b[i].d);
+    for (int r = 0; r < 8; ++r) {
+      const auto* a = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes) + i;
+      __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->qs));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(Half(a->d) * dx), DotBytes(qa, qb), acc[r]);
+    }
+  }
+  for (int r = 0; r < 8; ++r)
+    out[r] = HorizontalSum(acc[r]);
+}
+
+// K-quant dots keep 8 (and, for Q4_K minimums, 4) float lanes across blocks and reduce them at
+// the end, lane contents and order matching the reference engine's AVX2 kernels.
+TANDEM_AVX2 float DotQ4K(const void* w, const void* x, int64_t n) {
+  const auto* a = static_cast<const BlockQ4K*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_m = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const float d = b[i].d * Half(a[i].d);
+    const float dmin = -b[i].d * Half(a[i].dmin);
+    int16_t sc[8], mn[8];
+    const uint8_t* q = a[i].scales;
+    for (int j = 0; j < 8; ++j) {
+      if (j < 4) {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+      } else {
+        sc[j] = static_cast<int16_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        mn[j] = static_cast<int16_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+      }
+    }
+    // Minimums: 4 lanes, lane k = m[2k] * sum32[2k] + m[2k+1] * sum32[2k+1].
+    const __m128i mins = _mm_loadu_si128(reinterpret_cast<const __m128i*>(mn));
+    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].bsums));
+    const __m128i sums32 =
+        _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+    acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins, sums32)), acc_m);
+    __m256i sumi = _mm256_setzero_si256();
+    const uint8_t* q4 = a[i].qs;
+    const int8_t* q8 = b[i].qs;
+    for (int j = 0; j < 4; ++j) {
+      __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q4));
+      __m256i lo = _mm256_and_si256(packed, low_mask);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8));
+      __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8 + 32));
+      __m256i p0 = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j]), _mm256_maddubs_epi16(lo, y0));
+      __m256i p1 =
+          _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j + 1]), _mm256_maddubs_epi16(hi, y1));
+      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+      q4 += 32;
+      q8 += 64;
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+  acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+  return HorizontalSum(acc) + _mm_cvtss_f32(acc_m);
+}
+
+TANDEM_AVX2 float DotQ6K(const void* w, const void* x, int64_t n) {
+  const auto* a = static_cast<const BlockQ6K*>(w);
+  const auto* b = static_cast<const BlockQ8K*>(x);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i m32 = _mm256_set1_epi8(32);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const float d = b[i].d * Half(a[i].d);
+    __m256i sumi = _mm256_setzero_si256();
+    const uint8_t* ql = a[i].ql;
+    const uint8_t* qh = a[i].qh;
+    const int8_t* q8 = b[i].qs;
+    for (int half = 0; half < 2; ++half) {
+      __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+      // Unsigned 6-bit values (0..63) of the four 32-element groups of this half.
+      __m256i g[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(l1, m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
+      };
+      for (int k = 0; k < 4; ++k) {
+        __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8 + 32 * k));
+        // (u - 32) * q8 in pairs of int16, then scaled per 16 elements into int32 lanes.
+        __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(g[k], y), _mm256_maddubs_epi16(m32, y));
+        const int16_t s0 = a[i].scales[half * 8 + 2 * k];
+        const int16_t s1 = a[i].scales[half * 8 + 2 * k + 1];
+        __m256i scales =
+            _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scales, p16));
+      }
+      ql += 64;
+      qh += 32;
+      q8 += 128;
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return HorizontalSum(acc);
+}
+
+}  // namespace
+
+bool FillAvx2Table(DotTable& table) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
+      !__builtin_cpu_supports("f16c")) {
+    return false;
+  }
+  table.f32 = DotF32;
+  table.q8_0 = DotQ8_0;
+  table.q4_0 = DotQ4_0;
+  table.q4_k = DotQ4K;
+  table.q6_k = DotQ6K;
+  table.q4_0_x8 = DotQ4_0x8;
+  table.q8_0_x8 = DotQ8_0x8;
+  table.packed_q4_0_x8 = DotPackedQ4_0x8;
+  table.isa = "avx2";
+  return true;
+}
+
+}  // namespace tandem::engine::kernels_internal

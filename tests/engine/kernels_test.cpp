@@ -1,0 +1,194 @@
+#include "tandem/engine/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+namespace tandem::engine {
+namespace {
+
+std::vector<float> RandomFloats(size_t n, uint32_t seed, float stddev = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, stddev);
+  std::vector<float> v(n);
+  for (float& x : v)
+    x = normal(rng);
+  return v;
+}
+
+// Random weight rows in `type`'s layout with finite scales.
+std::vector<uint8_t> RandomRows(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
+  WeightMatrix m{type, nullptr, rows, cols};
+  std::vector<uint8_t> bytes(m.RowBytes() * static_cast<size_t>(rows));
+  std::mt19937 rng(seed);
+  for (uint8_t& b : bytes)
+    b = static_cast<uint8_t>(rng());
+  auto set_half = [&](size_t at, float v) {
+    uint16_t h = F32ToF16(v);
+    std::memcpy(bytes.data() + at, &h, 2);
+  };
+  std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
+  for (size_t off = 0; off + traits->type_size <= bytes.size(); off += traits->type_size) {
+    switch (type) {
+      case TensorType::kQ8_0:
+      case TensorType::kQ4_0:
+        set_half(off, 0.01f);
+        break;
+      case TensorType::kQ4_K:
+        set_half(off, 0.002f);
+        set_half(off + 2, 0.001f);
+        break;
+      case TensorType::kQ6_K:
+        set_half(off + 208, 0.003f);
+        break;
+      default:
+        break;
+    }
+  }
+  return bytes;
+}
+
+std::vector<uint8_t> QuantizeActivations(TensorType weight_type, const std::vector<float>& x) {
+  const auto n = static_cast<int64_t>(x.size());
+  bool k_quant = weight_type == TensorType::kQ4_K || weight_type == TensorType::kQ6_K;
+  std::vector<uint8_t> q(k_quant ? static_cast<size_t>(n / 256) * 292
+                                 : static_cast<size_t>(n / 32) * 34);
+  if (k_quant) {
+    QuantizeRowQ8K(x.data(), q.data(), n);
+  } else {
+    QuantizeRowQ8_0(x.data(), q.data(), n);
+  }
+  return q;
+}
+
+TEST(HalfTest, EveryFiniteHalfRoundTrips) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    if ((h & 0x7C00) == 0x7C00) continue;  // inf and NaN
+    auto half = static_cast<uint16_t>(h);
+    EXPECT_EQ(F32ToF16(F16ToF32(half)), half) << h;
+  }
+}
+
+TEST(HalfTest, RoundsToNearestEvenAndSaturatesToInfinity) {
+  EXPECT_EQ(F32ToF16(1.0f), 0x3C00);
+  EXPECT_EQ(F32ToF16(-2.0f), 0xC000);
+  EXPECT_EQ(F32ToF16(1.0f + 0x1.0p-11f), 0x3C00);      // tie, stays even
+  EXPECT_EQ(F32ToF16(1.0f + 3 * 0x1.0p-11f), 0x3C02);  // tie, rounds up to even
+  EXPECT_EQ(F32ToF16(65520.0f), 0x7C00);
+  EXPECT_EQ(F32ToF16(1e-9f), 0x0000);
+  EXPECT_EQ(F16ToF32(0x0001), 0x1.0p-24f);
+  EXPECT_EQ(Bf16ToF32(0x3F80), 1.0f);
+}
+
+TEST(QuantizeTest, Q8KMapsTheSignedExtremeToMinus127) {
+  std::vector<float> x = RandomFloats(256, 1);
+  x[17] = -9.0f;
+  std::vector<uint8_t> q(292);
+  QuantizeRowQ8K(x.data(), q.data(), 256);
+  kernels_internal::BlockQ8K block;
+  std::memcpy(&block, q.data(), sizeof(block));
+  EXPECT_EQ(block.qs[17], -127);
+  EXPECT_NEAR(block.d, 9.0f / 127.0f, 1e-7f);
+  int sum = 0;
+  for (int i = 0; i < 16; ++i)
+    sum += block.qs[i];
+  EXPECT_EQ(block.bsums[0], sum);
+}
+
+TEST(QuantizeTest, Q8_0ZeroBlockStaysZero) {
+  std::vector<float> x(32, 0.0f);
+  std::vector<uint8_t> q(34, 0xFF);
+  QuantizeRowQ8_0(x.data(), q.data(), 32);
+  for (size_t i = 0; i < q.size(); ++i)
+    EXPECT_EQ(q[i], 0) << i;
+}
+
+class DotTest : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(DotTest, DispatchedMatchesPortableCode) {
+  TensorType type = GetParam();
+  const int64_t n = 1024;
+  std::vector<uint8_t> w = RandomRows(type, 1, n, 5);
+  std::vector<uint8_t> x = QuantizeActivations(type, RandomFloats(n, 6));
+  float generic = DotGeneric(type, w.data(), x.data(), n);
+  float simd = DotDispatched(type, w.data(), x.data(), n);
+  EXPECT_NEAR(simd, generic, 1e-5f * std::max(1.0f, std::fabs(generic)));
+}
+
+TEST_P(DotTest, QuantizedDotApproximatesTheDecodedFloatDot) {
+  TensorType type = GetParam();
+  const int64_t n = 512;
+  std::vector<uint8_t> w = RandomRows(type, 1, n, 9);
+  std::vector<float> x = RandomFloats(n, 10);
+  std::vector<float> decoded(n);
+  DequantizeRow(type, w.data(), decoded.data(), n);
+  double exact = 0;
+  double magnitude = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    exact += static_cast<double>(decoded[i]) * x[i];
+    magnitude += std::fabs(static_cast<double>(decoded[i]) * x[i]);
+  }
+  float quantized = DotDispatched(type, w.data(), QuantizeActivations(type, x).data(), n);
+  // 8-bit activations: error well under 1% of the sum of magnitudes.
+  EXPECT_NEAR(quantized, exact, 0.01 * magnitude);
+}
+
+TEST_P(DotTest, MatMulIsIdenticalWithOneOrTwoThreadsAndAcrossBatchSizes) {
+  TensorType type = GetParam();
+  const int64_t rows = 37;  // not a multiple of 8: exercises the single-row tail
+  const int64_t cols = 512;
+  std::vector<uint8_t> w = RandomRows(type, rows, cols, 11);
+  WeightMatrix m{type, w.data(), rows, cols};
+  std::vector<float> x = RandomFloats(static_cast<size_t>(3 * cols), 12);
+  std::vector<float> y1(3 * rows), y2(3 * rows), y_single(rows);
+  std::vector<uint8_t> scratch;
+  ThreadPool one(1), two(2);
+  MatMul(m, x.data(), 3, y1.data(), one, ComputeMode::kNative, scratch);
+  MatMul(m, x.data(), 3, y2.data(), two, ComputeMode::kNative, scratch);
+  EXPECT_EQ(y1, y2);
+  MatMul(m, x.data() + cols, 1, y_single.data(), two, ComputeMode::kNative, scratch);
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_EQ(y_single[r], y1[rows + r]) << r;
+  // Float mode: decoded weights times f32 activations, close to native.
+  std::vector<float> yf(3 * rows);
+  MatMul(m, x.data(), 3, yf.data(), two, ComputeMode::kFloat, scratch);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t t = 0; t < 3; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(type, m.Row(r), row.data(), cols);
+      double magnitude = 0;
+      for (int64_t c = 0; c < cols; ++c)
+        magnitude += std::fabs(row[c] * x[t * cols + c]);
+      EXPECT_NEAR(yf[t * rows + r], y1[t * rows + r], 0.01 * magnitude);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, DotTest,
+                         ::testing::Values(TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_K,
+                                           TensorType::kQ6_K),
+                         [](const ::testing::TestParamInfo<TensorType>& param_info) {
+                           return std::string(TensorTypeName(param_info.param));
+                         });
+
+TEST(DequantizeTest, DecodesKnownBlocks) {
+  kernels_internal::BlockQ4_0 q4{};
+  q4.d = F32ToF16(0.5f);
+  q4.qs[0] = 0x9F;  // element 0: 15 - 8 = 7; element 16: 9 - 8 = 1
+  float out[32];
+  DequantizeRow(TensorType::kQ4_0, reinterpret_cast<const uint8_t*>(&q4), out, 32);
+  EXPECT_EQ(out[0], 3.5f);
+  EXPECT_EQ(out[16], 0.5f);
+  EXPECT_EQ(out[1], -4.0f);
+  kernels_internal::BlockQ8_0 q8{};
+  q8.d = F32ToF16(0.25f);
+  q8.qs[3] = -8;
+  DequantizeRow(TensorType::kQ8_0, reinterpret_cast<const uint8_t*>(&q8), out, 32);
+  EXPECT_EQ(out[3], -2.0f);
+  EXPECT_EQ(out[4], 0.0f);
+}
+
+}  // namespace
+}  // namespace tandem::engine
