@@ -48,5 +48,6 @@ int ExitCodeFor(const Error& error);
 void AddConfigCommands(CLI::App& app, CommandState& state);
 void AddRunCommands(CLI::App& app, CommandState& state);
 void AddTasksCommands(CLI::App& app, CommandState& state);
+void AddMemoryCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

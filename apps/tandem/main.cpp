@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   AddConfigCommands(app, state);
   AddRunCommands(app, state);
   AddTasksCommands(app, state);
+  AddMemoryCommands(app, state);
 
   try {
     app.parse(argc, argv);
