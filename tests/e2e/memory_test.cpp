@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "support/process.h"
@@ -49,6 +50,9 @@ class EmbeddingServer {
         });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the loop starts would be lost; wait for it.
+    while (!server_.is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~EmbeddingServer() {
     server_.stop();
