@@ -230,6 +230,11 @@ Result<std::unique_ptr<MemoryStoreImpl>> MemoryStoreImpl::Open(
   if (!db) return std::unexpected(std::move(db.error()).WithContext("opening memory"));
   std::unique_ptr<MemoryStoreImpl> store(
       new MemoryStoreImpl(directory, options, std::move(embedder), *db, std::move(lock)));
+  // Vectors make rows large; mapping the file spares a copy per page read on the query path.
+  if (Status s = sqlite::Exec(*db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768");
+      !s) {
+    return std::unexpected(s.error());
+  }
   if (!options.durable_commits) {
     if (Status s = sqlite::Exec(*db, "PRAGMA synchronous = NORMAL"); !s)
       return std::unexpected(s.error());
@@ -261,7 +266,19 @@ Result<std::unique_ptr<MemoryStoreImpl>> MemoryStoreImpl::Open(
   return store;
 }
 
+Result<Statement*> MemoryStoreImpl::Cached(std::string_view sql) {
+  auto found = statements_.find(sql);
+  if (found == statements_.end()) {
+    auto prepared = Statement::Prepare(db_, sql);
+    if (!prepared) return std::unexpected(prepared.error());
+    found = statements_.emplace(std::string(sql), std::move(*prepared)).first;
+  }
+  found->second.Reset();
+  return &found->second;
+}
+
 MemoryStoreImpl::~MemoryStoreImpl() {
+  statements_.clear();
   if (lock_) {
     if (Status flushed = Flush(); !flushed) {
       spdlog::warn("memory: saving indexes on close failed: {}", flushed.error().message());
@@ -285,11 +302,16 @@ Status MemoryStoreImpl::CheckWritable() const {
 
 Result<std::optional<MemoryStoreImpl::CollectionRow>> MemoryStoreImpl::FindCollection(
     const std::string& name) {
-  auto select = Statement::Prepare(
-      db_,
+  auto cached = Cached(
       "SELECT id, name, distance, hnsw_m, ef_construction, ef_search, embedding_model, dimension, "
       "version FROM collections WHERE name = ?");
-  if (!select) return std::unexpected(select.error());
+  if (!cached) return std::unexpected(cached.error());
+  Statement* select = *cached;
+  // Reset on every return, so no statement stays active (VACUUM refuses to run beside one).
+  struct ResetOnExit {
+    Statement* statement;
+    ~ResetOnExit() { statement->Reset(); }
+  } reset_on_exit{select};
   select->Bind(1, name);
   auto row = select->Step();
   if (!row) return std::unexpected(row.error());
@@ -856,13 +878,13 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::ExactSearch(
 Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::VectorSearch(
     const CollectionRow& row, const std::vector<float>& query, size_t k, const SqlFilter& filter,
     bool filtered) {
-  auto count = Statement::Prepare(
-      db_, fmt::format("SELECT r.pk FROM records r WHERE r.embedding IS NOT NULL AND {}",
-                       filter.clause));
-  if (!count) return std::unexpected(count.error());
-  BindParams(*count, 1, filter.params);
   std::unordered_set<int64_t> matches;
   if (filtered) {
+    auto count = Statement::Prepare(
+        db_, fmt::format("SELECT r.pk FROM records r WHERE r.embedding IS NOT NULL AND {}",
+                         filter.clause));
+    if (!count) return std::unexpected(count.error());
+    BindParams(*count, 1, filter.params);
     while (true) {
       auto step = count->Step();
       if (!step) return std::unexpected(step.error());
@@ -961,7 +983,9 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   bool filtered = !request.where.is_null() || !request.where_document.is_null();
   QueryResult result;
   if (request.n_results == 0) return result;
-  size_t k = std::max(request.n_results, options_.fusion_candidates);
+  // Fusion needs deeper candidate lists than one ranking alone.
+  bool hybrid = !request.text.empty() && (!request.vector.empty() || embedder_ != nullptr);
+  size_t k = hybrid ? std::max(request.n_results, options_.fusion_candidates) : request.n_results;
 
   std::vector<float> query = request.vector;
   if (query.empty() && embedder_ == nullptr) {
@@ -1012,8 +1036,9 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
     result.used_full_text = true;
   }
   std::map<int64_t, std::string> ids;
-  auto id_of = Statement::Prepare(db_, "SELECT id FROM records WHERE pk = ?");
-  if (!id_of) return std::unexpected(id_of.error());
+  auto cached_id_of = Cached("SELECT id FROM records WHERE pk = ?");
+  if (!cached_id_of) return std::unexpected(cached_id_of.error());
+  Statement* id_of = *cached_id_of;
   auto tie_key = [&](int64_t pk) {
     id_of->Bind(1, pk);
     auto step = id_of->Step();

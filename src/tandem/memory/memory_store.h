@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include "tandem/core/sqlite.h"
 #include "tandem/memory/filter.h"
 #include "tandem/memory/memory.h"
 #include "tandem/memory/vector_index.h"
@@ -65,6 +66,8 @@ class MemoryStoreImpl final : public MemoryStore {
                   std::unique_ptr<llm::Embedder> embedder, sqlite3* db,
                   std::optional<WriteLock> lock);
 
+  // A prepared statement kept for the store's life (hot paths), reset and ready to bind.
+  Result<sqlite::Statement*> Cached(std::string_view sql);
   Status CheckWritable() const;
   Result<std::vector<CollectionInfo>> ListCollectionsLocked();
   Result<std::optional<CollectionRow>> FindCollection(const std::string& name);
@@ -103,6 +106,7 @@ class MemoryStoreImpl final : public MemoryStore {
   std::unique_ptr<llm::Embedder> embedder_;
   sqlite3* db_;                             // GUARDED_BY(mu_)
   std::optional<WriteLock> lock_;           // Held for the store's life by a writer.
+  std::map<std::string, sqlite::Statement, std::less<>> statements_;  // GUARDED_BY(mu_)
   std::map<int64_t, LoadedIndex> indexes_;  // GUARDED_BY(mu_), by collection id.
   int64_t index_rebuilds_ = 0;              // GUARDED_BY(mu_)
   int64_t deletes_since_optimize_ = 0;      // GUARDED_BY(mu_)

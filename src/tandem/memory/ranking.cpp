@@ -20,24 +20,35 @@ std::vector<FusedItem> FuseReciprocalRank(const std::vector<std::vector<int64_t>
       item.best_rank = item.best_rank == 0 ? rank : std::min(item.best_rank, rank);
     }
   }
-  struct Keyed {
-    FusedItem item;
-    std::string tie;
-  };
-  std::vector<Keyed> keyed;
-  keyed.reserve(by_key.size());
-  for (const auto& [key, item] : by_key)
-    keyed.push_back({item, tie_key(key)});
-  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
-    if (a.item.score != b.item.score) return a.item.score > b.item.score;
-    if (a.item.best_rank != b.item.best_rank) return a.item.best_rank < b.item.best_rank;
-    if (a.tie != b.tie) return a.tie < b.tie;
-    return a.item.key < b.item.key;
-  });
   std::vector<FusedItem> out;
-  out.reserve(keyed.size());
-  for (const Keyed& entry : keyed)
-    out.push_back(entry.item);
+  out.reserve(by_key.size());
+  for (const auto& [key, item] : by_key)
+    out.push_back(item);
+  auto same_rank = [](const FusedItem& a, const FusedItem& b) {
+    return a.score == b.score && a.best_rank == b.best_rank;
+  };
+  std::sort(out.begin(), out.end(), [](const FusedItem& a, const FusedItem& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.best_rank != b.best_rank) return a.best_rank < b.best_rank;
+    return a.key < b.key;
+  });
+  // Only runs of equal score and rank need the (costlier) tie key.
+  for (size_t start = 0; start < out.size();) {
+    size_t end = start + 1;
+    while (end < out.size() && same_rank(out[start], out[end]))
+      ++end;
+    if (end - start > 1) {
+      std::vector<std::pair<std::string, FusedItem>> run;
+      for (size_t i = start; i < end; ++i)
+        run.emplace_back(tie_key(out[i].key), out[i]);
+      std::sort(run.begin(), run.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second.key < b.second.key;
+      });
+      for (size_t i = start; i < end; ++i)
+        out[i] = run[i - start].second;
+    }
+    start = end;
+  }
   return out;
 }
 
