@@ -164,6 +164,9 @@ TEST_F(MemoryStoreTest, WithoutEmbedderQueriesUseFullTextAndSaySo) {
   ASSERT_TRUE(result->hits[0].bm25.has_value());
   EXPECT_FALSE(result->hits[0].distance.has_value());
   EXPECT_GT(*result->hits[0].bm25, *result->hits[1].bm25);
+  ASSERT_TRUE(store->Flush());
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+    EXPECT_NE(entry.path().extension(), ".hnsw") << "no vectors, so no index file";
 }
 
 TEST_F(MemoryStoreTest, HybridQueryFusesBothRankingsDeterministically) {

@@ -99,13 +99,14 @@ class MemoryStoreImpl final : public MemoryStore {
   Result<Hit> LoadHit(int64_t pk, const Include& include);
   Status MaybeOptimizeFullText();
   Status SaveIndex(int64_t collection_id, LoadedIndex& loaded);
+  Status FlushLocked();
 
   mutable std::mutex mu_;
   const std::filesystem::path directory_;
   const StoreOptions options_;
   std::unique_ptr<llm::Embedder> embedder_;
-  sqlite3* db_;                             // GUARDED_BY(mu_)
-  std::optional<WriteLock> lock_;           // Held for the store's life by a writer.
+  sqlite3* db_;                    // GUARDED_BY(mu_)
+  std::optional<WriteLock> lock_;  // Held for the store's life by a writer.
   std::map<std::string, sqlite::Statement, std::less<>> statements_;  // GUARDED_BY(mu_)
   std::map<int64_t, LoadedIndex> indexes_;  // GUARDED_BY(mu_), by collection id.
   int64_t index_rebuilds_ = 0;              // GUARDED_BY(mu_)
