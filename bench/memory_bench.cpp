@@ -117,9 +117,10 @@ int main(int argc, char** argv) {
   size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100'000;
   int dim = argc > 2 ? std::atoi(argv[2]) : 384;
   size_t n_queries = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 500;
-  fmt::print("memory benchmark: {} vectors, {} dims, {} queries, M={} ef_construction={} "
-             "ef_search={} k={}, single-threaded\n",
-             n, dim, n_queries, kM, kEfConstruction, kEfSearch, kK);
+  fmt::print(
+      "memory benchmark: {} vectors, {} dims, {} queries, M={} ef_construction={} "
+      "ef_search={} k={}, single-threaded\n",
+      n, dim, n_queries, kM, kEfConstruction, kEfSearch, kK);
   Data data = MakeData(n, dim, n_queries);
   auto start = Clock::now();
   auto truth = Exact(data, kK, [](size_t) { return true; });
@@ -158,9 +159,10 @@ int main(int argc, char** argv) {
     options.durable_commits = false;
     auto store = MemoryStore::Open(dir, options, nullptr);
     if (!store) return Fail(store.error());
-    auto created = (*store)->CreateCollection(
-        "bench", {.distance = Distance::kL2, .hnsw_m = kM, .ef_construction = kEfConstruction,
-                  .ef_search = kEfSearch});
+    auto created = (*store)->CreateCollection("bench", {.distance = Distance::kL2,
+                                                        .hnsw_m = kM,
+                                                        .ef_construction = kEfConstruction,
+                                                        .ef_search = kEfSearch});
     if (!created) return Fail(created.error());
     start = Clock::now();
     for (size_t first = 0; first < n; first += 1000) {

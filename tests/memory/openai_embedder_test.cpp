@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <mutex>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 namespace tandem::memory {
