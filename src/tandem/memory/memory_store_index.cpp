@@ -16,6 +16,19 @@ namespace tandem::memory {
 
 using sqlite::Statement;
 
+namespace {
+
+// Rows carry their vectors, so scanning a collection reads most of the file. A unary '+' keeps
+// SQLite from driving the scan by the collection index, so a metadata filter's key set (from the
+// record_meta index) drives it instead and only matching rows are read.
+std::string DriveByFilter(const std::string& clause) {
+  constexpr std::string_view kPrefix = "r.collection_id = ?";
+  if (!clause.starts_with(kPrefix)) return clause;
+  return "+" + clause;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<VectorIndex>> MemoryStoreImpl::BuildIndex(const CollectionRow& row) {
   IndexParams params{.distance = row.options.distance,
                      .dimension = row.dimension,
@@ -151,7 +164,7 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::ExactSearch(
   auto select = Statement::Prepare(
       db_, fmt::format("SELECT r.pk, r.embedding FROM records r WHERE r.embedding IS NOT NULL "
                        "AND {}",
-                       filter.clause));
+                       DriveByFilter(filter.clause)));
   if (!select) return std::unexpected(select.error());
   BindParams(*select, 1, filter.params);
   auto worse = [](const Candidate& a, const Candidate& b) {
@@ -189,7 +202,7 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::VectorSearch(
   if (filtered) {
     auto count = Statement::Prepare(
         db_, fmt::format("SELECT r.pk FROM records r WHERE r.embedding IS NOT NULL AND {}",
-                         filter.clause));
+                         DriveByFilter(filter.clause)));
     if (!count) return std::unexpected(count.error());
     BindParams(*count, 1, filter.params);
     while (true) {
