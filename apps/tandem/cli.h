@@ -53,5 +53,6 @@ void AddCostCommands(CLI::App& app, CommandState& state);
 void AddRouteCommands(CLI::App& app, CommandState& state);
 void AddToolCommands(CLI::App& app, CommandState& state);
 void AddModelCommands(CLI::App& app, CommandState& state);
+void AddMemoryCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   AddRouteCommands(app, state);
   AddToolCommands(app, state);
   AddModelCommands(app, state);
+  AddMemoryCommands(app, state);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,116 @@
+// The implementation of MemoryStore: SQLite (records, metadata, vectors, FTS5) as the source of
+// truth and per-collection HNSW indexes as caches of it.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "tandem/core/sqlite.h"
+#include "tandem/memory/filter.h"
+#include "tandem/memory/memory.h"
+#include "tandem/memory/vector_index.h"
+#include "tandem/memory/write_lock.h"
+
+struct sqlite3;
+
+namespace tandem::memory {
+
+class MemoryStoreImpl final : public MemoryStore {
+ public:
+  static Result<std::unique_ptr<MemoryStoreImpl>> Open(const std::filesystem::path& directory,
+                                                       const StoreOptions& options,
+                                                       std::unique_ptr<llm::Embedder> embedder);
+  ~MemoryStoreImpl() override;
+
+  bool has_embedder() const override { return embedder_ != nullptr; }
+  Result<CollectionInfo> CreateCollection(const std::string& name,
+                                          const CollectionOptions& options) override;
+  Result<CollectionInfo> GetOrCreateCollection(const std::string& name,
+                                               const CollectionOptions& options) override;
+  Result<CollectionInfo> GetCollection(const std::string& name) override;
+  Result<std::vector<CollectionInfo>> ListCollections() override;
+  Status DeleteCollection(const std::string& name) override;
+  Status Add(const std::string& collection, const std::vector<Record>& records) override;
+  Status Upsert(const std::string& collection, const std::vector<Record>& records) override;
+  Result<std::vector<Hit>> Get(const std::string& collection, const GetRequest& request) override;
+  Result<int64_t> Delete(const std::string& collection, const Selection& selection) override;
+  Result<QueryResult> Query(const std::string& collection, const QueryRequest& request) override;
+  Status Flush() override;
+  Status Compact() override;
+  Result<StoreStats> Stats() override;
+
+  // The index file of a collection (for tests that damage it).
+  std::filesystem::path IndexPath(int64_t collection_id) const;
+
+ private:
+  struct CollectionRow {
+    int64_t id = 0;
+    std::string name;
+    CollectionOptions options;
+    std::string model;
+    int dimension = 0;
+    int64_t version = 0;
+  };
+  struct LoadedIndex {
+    int64_t version = 0;
+    int64_t saved_version = -1;  // The version its file holds; -1: never saved.
+    std::unique_ptr<VectorIndex> index;
+  };
+  struct Candidate {
+    int64_t pk = 0;
+    float distance = 0;
+  };
+
+  MemoryStoreImpl(std::filesystem::path directory, const StoreOptions& options,
+                  std::unique_ptr<llm::Embedder> embedder, sqlite3* db,
+                  std::optional<WriteLock> lock);
+
+  // A prepared statement kept for the store's life (hot paths), reset and ready to bind.
+  Result<sqlite::Statement*> Cached(std::string_view sql);
+  Status CheckWritable() const;
+  Result<std::vector<CollectionInfo>> ListCollectionsLocked();
+  Result<std::optional<CollectionRow>> FindCollection(const std::string& name);
+  Result<CollectionRow> RequireCollection(const std::string& name);
+  Result<CollectionInfo> Describe(const CollectionRow& row);
+  Result<CollectionRow> InsertCollection(const std::string& name, const CollectionOptions& options);
+  Status Write(const std::string& collection, const std::vector<Record>& records, bool upsert);
+  Result<std::vector<std::vector<float>>> Vectors(const CollectionRow& row,
+                                                  const std::vector<Record>& records,
+                                                  std::string& model, int& dimension);
+
+  // The collection's index at its current version: loaded from its file, or rebuilt from SQLite.
+  // Null when the collection holds no vectors.
+  Result<VectorIndex*> EnsureIndex(const CollectionRow& row);
+  Result<std::unique_ptr<VectorIndex>> BuildIndex(const CollectionRow& row);
+  void ApplyToIndex(const CollectionRow& before, int64_t version, int dimension,
+                    const std::vector<int64_t>& removed,
+                    const std::vector<std::pair<int64_t, std::vector<float>>>& added);
+
+  Result<std::vector<Candidate>> VectorSearch(const CollectionRow& row,
+                                              const std::vector<float>& query, size_t k,
+                                              const SqlFilter& filter, bool filtered);
+  Result<std::vector<Candidate>> ExactSearch(const CollectionRow& row,
+                                             const std::vector<float>& query, size_t k,
+                                             const SqlFilter& filter);
+  Result<std::vector<std::pair<int64_t, double>>> FullTextSearch(const CollectionRow& row,
+                                                                 const std::string& text, size_t k,
+                                                                 const SqlFilter& filter);
+  Result<Hit> LoadHit(int64_t pk, const Include& include);
+  Status MaybeOptimizeFullText();
+  Status SaveIndex(int64_t collection_id, LoadedIndex& loaded);
+  Status FlushLocked();
+
+  mutable std::mutex mu_;
+  const std::filesystem::path directory_;
+  const StoreOptions options_;
+  std::unique_ptr<llm::Embedder> embedder_;
+  sqlite3* db_;                    // GUARDED_BY(mu_)
+  std::optional<WriteLock> lock_;  // Held for the store's life by a writer.
+  std::map<std::string, sqlite::Statement, std::less<>> statements_;  // GUARDED_BY(mu_)
+  std::map<int64_t, LoadedIndex> indexes_;  // GUARDED_BY(mu_), by collection id.
+  int64_t index_rebuilds_ = 0;              // GUARDED_BY(mu_)
+  int64_t deletes_since_optimize_ = 0;      // GUARDED_BY(mu_)
+};
+
+}  // namespace tandem::memory

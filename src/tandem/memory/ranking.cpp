@@ -1,0 +1,80 @@
+#include "tandem/memory/ranking.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace tandem::memory {
+
+std::vector<FusedItem> FuseReciprocalRank(const std::vector<std::vector<int64_t>>& rankings,
+                                          const std::function<std::string(int64_t)>& tie_key,
+                                          double k) {
+  std::map<int64_t, FusedItem> by_key;
+  for (const std::vector<int64_t>& ranking : rankings) {
+    for (size_t i = 0; i < ranking.size(); ++i) {
+      FusedItem& item = by_key[ranking[i]];
+      size_t rank = i + 1;
+      item.key = ranking[i];
+      item.score += 1.0 / (k + static_cast<double>(rank));
+      item.best_rank = item.best_rank == 0 ? rank : std::min(item.best_rank, rank);
+    }
+  }
+  std::vector<FusedItem> out;
+  out.reserve(by_key.size());
+  for (const auto& [key, item] : by_key)
+    out.push_back(item);
+  auto same_rank = [](const FusedItem& a, const FusedItem& b) {
+    return a.score == b.score && a.best_rank == b.best_rank;
+  };
+  std::sort(out.begin(), out.end(), [](const FusedItem& a, const FusedItem& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.best_rank != b.best_rank) return a.best_rank < b.best_rank;
+    return a.key < b.key;
+  });
+  // Only runs of equal score and rank need the (costlier) tie key.
+  for (size_t start = 0; start < out.size();) {
+    size_t end = start + 1;
+    while (end < out.size() && same_rank(out[start], out[end]))
+      ++end;
+    if (end - start > 1) {
+      std::vector<std::pair<std::string, FusedItem>> run;
+      for (size_t i = start; i < end; ++i)
+        run.emplace_back(tie_key(out[i].key), out[i]);
+      std::sort(run.begin(), run.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second.key < b.second.key;
+      });
+      for (size_t i = start; i < end; ++i)
+        out[i] = run[i - start].second;
+    }
+    start = end;
+  }
+  return out;
+}
+
+std::string FullTextQuery(std::string_view text) {
+  // Words are runs of ASCII letters and digits or of non-ASCII bytes (UTF-8), matching what the
+  // unicode61 tokenizer indexes closely enough for quoting; duplicates are dropped.
+  std::set<std::string> seen;
+  std::string query;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty() && seen.insert(word).second) {
+      if (!query.empty()) query += " OR ";
+      query += "\"" + word + "\"";
+    }
+    word.clear();
+  };
+  for (char c : text) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || byte >= 0x80) {
+      word.push_back(c);
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return query;
+}
+
+}  // namespace tandem::memory
