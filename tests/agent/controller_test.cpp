@@ -39,6 +39,24 @@ class ScriptedModelAccess final : public ModelAccess {
   std::deque<std::pair<std::string, std::string>> replies_;
 };
 
+// A tool with an external effect that records whether it ever ran.
+class ExternalTool final : public tools::Tool {
+ public:
+  explicit ExternalTool(bool* ran) : ran_(ran) {}
+  std::string_view name() const override { return "post_message"; }
+  std::string_view description() const override { return "Posts a message outside"; }
+  const nlohmann::json& schema() const override { return schema_; }
+  tools::EffectClass effect() const override { return tools::EffectClass::kExternal; }
+  Result<tools::ToolResult> Invoke(const nlohmann::json&, tools::ToolContext&) const override {
+    *ran_ = true;
+    return tools::ToolResult{.output = "posted"};
+  }
+
+ private:
+  bool* ran_;
+  nlohmann::json schema_ = {{"type", "object"}};
+};
+
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -148,6 +166,22 @@ TEST_F(ControllerTest, InterruptedSideEffectIsNotRepeatedButAnInterruptedReadIs)
   ASSERT_TRUE(read_steps);
   EXPECT_FALSE((*read_steps)[0].result_is_error);
   EXPECT_NE((*read_steps)[0].result.find("hello"), std::string::npos);
+}
+
+TEST_F(ControllerTest, ExternalActionIsRefusedWhenNoOneCanApprove) {
+  bool ran = false;
+  ASSERT_TRUE(registry_.Register(std::make_unique<ExternalTool>(&ran)));
+  model_.Push("post_message", nlohmann::json::object());
+  model_.Push("finish", {{"summary", "could not post"}});
+  Controller controller = MakeController();
+  auto task = controller.Create("Post the news", dir_.path() / "ws", {});
+  ASSERT_TRUE(task);
+  ASSERT_TRUE(controller.Run(task->id, {.interactive = false}));
+  EXPECT_FALSE(ran);
+  auto steps = store_->ListSteps(task->id);
+  ASSERT_TRUE(steps);
+  EXPECT_TRUE((*steps)[0].result_is_error);
+  EXPECT_NE((*steps)[0].result.find("needs approval"), std::string::npos);
 }
 
 }  // namespace

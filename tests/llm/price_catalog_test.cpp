@@ -50,6 +50,25 @@ output_cost_per_token = 0
   EXPECT_EQ(catalog->Cost("my-local", Usage{10, 10, 0, false}), 0.0);
 }
 
+TEST(PriceCatalogTest, ProviderPriceTablesOverrideTheirModel) {
+  auto catalog = PriceCatalog::Load(ConfigWith(R"(
+[[providers]]
+name = "router"
+base_url = "https://openrouter.example/v1"
+model = "house-model"
+zone = "cloud"
+price = { input_cost_per_token = 2e-6, output_cost_per_token = 4e-6 }
+)"));
+  ASSERT_TRUE(catalog) << catalog.error().message();
+  EXPECT_DOUBLE_EQ(*catalog->Cost("house-model", Usage{1000, 100, 0, false}),
+                   1000 * 2e-6 + 100 * 4e-6);
+  auto bad = PriceCatalog::Load(
+      ConfigWith("[[providers]]\nname = \"x\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n"
+                 "price = { input_cost_per_token = -1, output_cost_per_token = 0 }\n"));
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message(), HasSubstr("providers[0].price.input_cost_per_token"));
+}
+
 TEST(PriceCatalogTest, BadOverridesNameTheKey) {
   auto negative =
       PriceCatalog::Load(ConfigWith("[catalog.models.\"gpt-4o\"]\ninput_cost_per_token = -1\n"));

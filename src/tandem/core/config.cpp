@@ -98,7 +98,8 @@ Result<ProviderConfig> ParseProvider(const toml::table& table, size_t index) {
   ConfigReader reader(table, fmt::format("providers[{}]", index));
   if (Status known = reader.CheckKnownKeys(
           {"name", "kind", "base_url", "model", "model_path", "zone", "api_key_env",
-           "max_concurrency", "timeout_connect_s", "timeout_total_s", "capabilities", "price"});
+           "max_concurrency", "timeout_connect_s", "timeout_first_byte_s", "timeout_idle_s",
+           "timeout_total_s", "capabilities", "price"});
       !known) {
     return std::unexpected(known.error());
   }
@@ -156,6 +157,8 @@ Result<ProviderConfig> ParseProvider(const toml::table& table, size_t index) {
     p.max_concurrency = static_cast<int>(**concurrency);
   }
   for (auto [key, field] : {std::pair{"timeout_connect_s", &p.timeout_connect_s},
+                            std::pair{"timeout_first_byte_s", &p.timeout_first_byte_s},
+                            std::pair{"timeout_idle_s", &p.timeout_idle_s},
                             std::pair{"timeout_total_s", &p.timeout_total_s}}) {
     auto value = reader.Number(key);
     if (!value) return std::unexpected(value.error());

@@ -38,8 +38,10 @@ struct ProviderConfig {
   std::string api_key_env;        // Variable holding the key; empty means no key is sent.
   int max_concurrency = 4;        // Concurrent requests allowed to this provider.
   double timeout_connect_s = 10;  // TCP/TLS connect limit.
-  double timeout_total_s = 600;   // Whole-request limit; long generations need a high value.
-  int line = 0;                   // Line of the [[providers]] entry, for error messages.
+  double timeout_first_byte_s = 120;  // Until the first response byte (slow prompt processing).
+  double timeout_idle_s = 60;         // Longest silence inside a streamed answer.
+  double timeout_total_s = 600;       // Whole-request limit; long generations need a high value.
+  int line = 0;                       // Line of the [[providers]] entry, for error messages.
 };
 
 struct AgentConfig {

@@ -350,6 +350,9 @@ Result<OpenAiClientOptions> ClientOptionsFor(const Config& config, const Provide
   if (!provider.api_key_env.empty()) options.api_key = *config.secrets.Get(provider.api_key_env);
   options.max_concurrency = provider.max_concurrency;
   options.connect_timeout = milliseconds(static_cast<int64_t>(provider.timeout_connect_s * 1000));
+  options.first_byte_timeout =
+      milliseconds(static_cast<int64_t>(provider.timeout_first_byte_s * 1000));
+  options.idle_timeout = milliseconds(static_cast<int64_t>(provider.timeout_idle_s * 1000));
   options.total_timeout = milliseconds(static_cast<int64_t>(provider.timeout_total_s * 1000));
   if (!config.document) return options;
   const toml::array* providers = config.document->get_as<toml::array>("providers");

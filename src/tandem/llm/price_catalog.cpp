@@ -57,9 +57,9 @@ Result<ModelPrice> ParseEntry(const json& entry, const std::string& where) {
 }
 
 // Applies one [catalog.models."NAME"] table on top of `price` (or a fresh entry).
-Result<ModelPrice> ApplyOverride(const toml::table& table, const std::string& name,
-                                 std::optional<ModelPrice> base) {
-  ConfigReader reader(table, fmt::format("catalog.models.\"{}\"", name));
+Result<ModelPrice> ApplyOverride(const toml::table& table, std::optional<ModelPrice> base,
+                                 std::string key_prefix) {
+  ConfigReader reader(table, std::move(key_prefix));
   if (Status known = reader.CheckKnownKeys({"provider", "mode", "input_cost_per_token",
                                             "output_cost_per_token", "cache_read_input_token_cost",
                                             "max_input_tokens", "max_output_tokens",
@@ -125,9 +125,37 @@ Result<PriceCatalog> PriceCatalog::FromJson(std::string_view text, std::string_v
   return catalog;
 }
 
+namespace {
+
+// Applies each provider's `price` table to the catalog entry of its model.
+Status ApplyProviderPrices(const toml::table& root, PriceCatalog& catalog,
+                           std::map<std::string, ModelPrice, std::less<>>& models) {
+  const toml::array* providers = root.get_as<toml::array>("providers");
+  for (size_t i = 0; providers != nullptr && i < providers->size(); ++i) {
+    const toml::table* entry = providers->get(i)->as_table();
+    const toml::table* price = entry ? entry->get_as<toml::table>("price") : nullptr;
+    const toml::value<std::string>* model = entry ? entry->get_as<std::string>("model") : nullptr;
+    if (price == nullptr) continue;
+    if (model == nullptr) {
+      return std::unexpected(ConfigReader(*entry, fmt::format("providers[{}]", i))
+                                 .ErrorAt("price", "a price needs the provider's model"));
+    }
+    Result<ModelPrice> applied =
+        ApplyOverride(*price, catalog.Find(model->get()), fmt::format("providers[{}].price", i));
+    if (!applied) return std::unexpected(applied.error());
+    models[model->get()] = *applied;
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<PriceCatalog> PriceCatalog::Load(const Config& config) {
   Result<PriceCatalog> catalog = FromJson(embedded::kModelPricesJson, "model_prices.json");
   if (!catalog || !config.document) return catalog;
+  if (Status prices = ApplyProviderPrices(*config.document, *catalog, catalog->models_); !prices) {
+    return std::unexpected(prices.error());
+  }
   const toml::table* section = ConfigReader(*config.document, "").Table("catalog");
   const toml::table* models = section ? ConfigReader(*section, "catalog").Table("models") : nullptr;
   if (!models) return catalog;
@@ -138,7 +166,8 @@ Result<PriceCatalog> PriceCatalog::Load(const Config& config) {
       return std::unexpected(
           ConfigReader(*models, "catalog.models").ErrorAt(name, "expected a table"));
     }
-    Result<ModelPrice> price = ApplyOverride(*table, name, catalog->Find(name));
+    Result<ModelPrice> price =
+        ApplyOverride(*table, catalog->Find(name), fmt::format("catalog.models.\"{}\"", name));
     if (!price) return std::unexpected(price.error());
     catalog->models_[name] = *price;
   }
