@@ -25,6 +25,25 @@ std::optional<Config> LoadConfigOrReport(CommandState& state) {
   return std::move(*config);
 }
 
+std::unique_ptr<store::TaskStore> OpenStoreOrReport(const Config& config, CommandState& state) {
+  auto store = store::TaskStore::Open(config.home / "tandem.db");
+  if (!store) {
+    state.exit_code = ReportError(store.error(), ExitCodeFor(store.error()));
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+std::optional<store::TaskRecord> FindTaskOrReport(store::TaskStore& store, const std::string& id,
+                                                  CommandState& state) {
+  Result<std::optional<store::TaskRecord>> task = store.GetTask(id);
+  if (task && *task) return std::move(**task);
+  state.exit_code = ReportError(
+      task ? Error(ErrorCode::kNotFound, fmt::format("no task with id {}", id)) : task.error(),
+      kExitTaskFailed);
+  return std::nullopt;
+}
+
 int ReportError(const Error& error, int code) {
   fmt::print(stderr, "error: {}\n", error.message());
   return code;

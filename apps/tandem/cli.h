@@ -9,6 +9,7 @@
 
 #include "tandem/core/config.h"
 #include "tandem/core/error.h"
+#include "tandem/store/task_store.h"
 
 namespace tandem::cli {
 
@@ -37,6 +38,13 @@ struct CommandState {
 // Loads the configuration honouring --config and initialises logging. On failure prints the
 // error and sets state.exit_code to kExitConfig.
 std::optional<Config> LoadConfigOrReport(CommandState& state);
+
+// Opens the task store under config.home; on failure reports it and sets state.exit_code.
+std::unique_ptr<store::TaskStore> OpenStoreOrReport(const Config& config, CommandState& state);
+
+// The task with `id`; when it is absent or cannot be read, reports it and sets exit code 1.
+std::optional<store::TaskRecord> FindTaskOrReport(store::TaskStore& store, const std::string& id,
+                                                  CommandState& state);
 
 // Prints "error: <message>" to stderr and returns `code` for the caller to store.
 int ReportError(const Error& error, int code);

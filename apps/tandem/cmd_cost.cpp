@@ -32,9 +32,9 @@ int RunReport(const CostFlags& flags, CommandState& state) {
   if (!grouping) return ReportError(grouping.error(), kExitUsage);
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return state.exit_code;
-  auto store = store::TaskStore::Open(config->home / "tandem.db");
-  if (!store) return ReportError(store.error(), ExitCodeFor(store.error()));
-  auto rows = (*store)->ListLedger({.task_id = flags.task_id});
+  std::unique_ptr<store::TaskStore> store = OpenStoreOrReport(*config, state);
+  if (!store) return state.exit_code;
+  auto rows = store->ListLedger({.task_id = flags.task_id});
   if (!rows) return ReportError(rows.error(), kExitTaskFailed);
   cost::LedgerReport report = cost::BuildLedgerReport(*rows, *grouping);
   if (flags.json) {

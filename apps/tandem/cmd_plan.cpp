@@ -128,9 +128,9 @@ int RunPlan(const PlanFlags& flags, CommandState& state) {
   }
   if (!workload) return ReportError(workload.error(), kExitConfig);
   if (flags.from_ledger_days > 0) {
-    auto store = store::TaskStore::Open(config->home / "tandem.db");
-    if (!store) return ReportError(store.error(), kExitTaskFailed);
-    cost::LedgerUsageSource ledger(store->get(), ToUnixMillis(SystemClock().Now()));
+    std::unique_ptr<store::TaskStore> store = OpenStoreOrReport(*config, state);
+    if (!store) return state.exit_code;
+    cost::LedgerUsageSource ledger(store.get(), ToUnixMillis(SystemClock().Now()));
     Result<std::vector<cost::DailyUsage>> usage = ledger.UsageByDay(flags.from_ledger_days);
     if (!usage) return ReportError(usage.error(), kExitTaskFailed);
     workload = cost::WorkloadFromUsage(*usage, *workload);

@@ -206,19 +206,14 @@ void ResumeCommand(CommandState& state, const RunFlags& flags) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
     return;
   }
-  Result<std::optional<store::TaskRecord>> task = (*runtime)->store->GetTask(flags.task_id);
-  if (!task || !*task) {
-    state.exit_code = ReportError(
-        task ? Error(ErrorCode::kNotFound, fmt::format("no task with id {}", flags.task_id))
-             : task.error(),
-        kExitTaskFailed);
+  std::optional<store::TaskRecord> task =
+      FindTaskOrReport(*(*runtime)->store, flags.task_id, state);
+  if (!task) return;
+  if (task->status == store::TaskStatus::kSucceeded) {
+    fmt::print("task {} already finished: {}\n", flags.task_id, task->stop_reason);
     return;
   }
-  if ((*task)->status == store::TaskStatus::kSucceeded) {
-    fmt::print("task {} already finished: {}\n", flags.task_id, (*task)->stop_reason);
-    return;
-  }
-  agent::RunOptions options = ApplyFlags(agent::StoredRunOptions(**task), flags);
+  agent::RunOptions options = ApplyFlags(agent::StoredRunOptions(*task), flags);
   if (flags.events != "jsonl") fmt::print("resuming task {}\n", flags.task_id);
   std::fflush(stdout);
   state.exit_code = Drive(**runtime, flags.task_id, options, flags);

@@ -50,19 +50,12 @@ std::string Dump(const ordered_json& value) {
   return value.dump(2, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-Result<std::unique_ptr<store::TaskStore>> OpenStore(const Config& config) {
-  return store::TaskStore::Open(config.home / "tandem.db");
-}
-
 void ListCommand(CommandState& state, const TasksFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
-  auto store = OpenStore(*config);
-  if (!store) {
-    state.exit_code = ReportError(store.error(), ExitCodeFor(store.error()));
-    return;
-  }
-  auto tasks = (*store)->ListTasks(flags.limit);
+  std::unique_ptr<store::TaskStore> store = OpenStoreOrReport(*config, state);
+  if (!store) return;
+  auto tasks = store->ListTasks(flags.limit);
   if (!tasks) {
     state.exit_code = ReportError(tasks.error(), kExitTaskFailed);
     return;
@@ -84,28 +77,19 @@ void ListCommand(CommandState& state, const TasksFlags& flags) {
 void ShowCommand(CommandState& state, const TasksFlags& flags) {
   std::optional<Config> config = LoadConfigOrReport(state);
   if (!config) return;
-  auto store = OpenStore(*config);
-  if (!store) {
-    state.exit_code = ReportError(store.error(), ExitCodeFor(store.error()));
-    return;
-  }
-  auto task = (*store)->GetTask(flags.task_id);
-  if (!task || !*task) {
-    state.exit_code = ReportError(
-        task ? Error(ErrorCode::kNotFound, fmt::format("no task with id {}", flags.task_id))
-             : task.error(),
-        kExitTaskFailed);
-    return;
-  }
-  auto steps = (*store)->ListSteps(flags.task_id);
-  auto artifacts = (*store)->ListArtifacts(flags.task_id);
-  auto ledger = (*store)->ListLedger({.task_id = flags.task_id});
+  std::unique_ptr<store::TaskStore> store = OpenStoreOrReport(*config, state);
+  if (!store) return;
+  std::optional<store::TaskRecord> task = FindTaskOrReport(*store, flags.task_id, state);
+  if (!task) return;
+  auto steps = store->ListSteps(flags.task_id);
+  auto artifacts = store->ListArtifacts(flags.task_id);
+  auto ledger = store->ListLedger({.task_id = flags.task_id});
   if (!steps || !artifacts || !ledger) {
     state.exit_code = ReportError(Error(ErrorCode::kInternal, "reading the task's records failed"),
                                   kExitTaskFailed);
     return;
   }
-  ordered_json out = TaskJson(**task);
+  ordered_json out = TaskJson(*task);
   out["steps"] = ordered_json::array();
   for (const store::StepRecord& step : *steps)
     out["steps"].push_back(StepJson(step));
@@ -136,9 +120,9 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
     fmt::print("{}\n", Dump(out));
     return;
   }
-  fmt::print("task {}  {}\ngoal: {}\nworkspace: {}\n", (*task)->id,
-             store::TaskStatusName((*task)->status), (*task)->goal, (*task)->workspace);
-  if (!(*task)->stop_reason.empty()) fmt::print("stop reason: {}\n", (*task)->stop_reason);
+  fmt::print("task {}  {}\ngoal: {}\nworkspace: {}\n", task->id,
+             store::TaskStatusName(task->status), task->goal, task->workspace);
+  if (!task->stop_reason.empty()) fmt::print("stop reason: {}\n", task->stop_reason);
   for (const store::StepRecord& step : *steps) {
     fmt::print("step {} [{}] {} {}\n", step.seq, store::StepStatusName(step.status), step.tool_name,
                step.tool_arguments);

@@ -9,6 +9,22 @@
 #include <stdexcept>
 
 namespace tandem::testing {
+namespace {
+
+// In a forked child: enters the working directory, adds the environment and execs argv.
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(127);
+  for (const auto& [key, value] : options.env)
+    setenv(key.c_str(), value.c_str(), 1);
+  std::vector<char*> args;
+  for (const std::string& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
   int in[2], out[2], err[2];
@@ -21,15 +37,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
     dup2(err[1], 2);
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
       close(fd);
-    if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(127);
-    for (const auto& [key, value] : options.env)
-      setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const std::string& arg : argv)
-      args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    ExecChild(argv, options);
   }
   close(in[0]);
   close(out[1]);
@@ -75,15 +83,7 @@ int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& opt
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(127);
-    for (const auto& [key, value] : options.env)
-      setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const std::string& arg : argv)
-      args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    ExecChild(argv, options);
   }
   return pid;
 }
