@@ -212,14 +212,14 @@ TEST_F(TaskStoreTest, SigkilledWriterLosesNoCommittedRow) {
     ASSERT_TRUE(reopened) << reopened.error().message();
     auto db = sqlite::Open(db_path());
     ASSERT_TRUE(db);
-    auto check = sqlite::Statement::Prepare(*db, "PRAGMA integrity_check");
-    ASSERT_TRUE(check && *check->Step());
-    EXPECT_EQ(check->Text(0), "ok");
-    auto fk = sqlite::Statement::Prepare(*db, "PRAGMA foreign_key_check");
-    ASSERT_TRUE(fk);
-    EXPECT_FALSE(*fk->Step()) << "foreign key violation after crash";
-    fk = sqlite::Statement::Prepare(*db, "SELECT 1");  // Finalize before closing.
-    check = sqlite::Statement::Prepare(*db, "SELECT 1");
+    {  // Statements are finalized before the connection closes.
+      auto check = sqlite::Statement::Prepare(*db, "PRAGMA integrity_check");
+      ASSERT_TRUE(check && *check->Step());
+      EXPECT_EQ(check->Text(0), "ok");
+      auto fk = sqlite::Statement::Prepare(*db, "PRAGMA foreign_key_check");
+      ASSERT_TRUE(fk);
+      EXPECT_FALSE(*fk->Step()) << "foreign key violation after crash";
+    }
     sqlite::Close(*db);
 
     std::istringstream lines(reported);
