@@ -215,8 +215,8 @@ namespace {
 
 TEST(ConfigEnvironmentTest, UnrelatedTandemVariablesAreIgnored) {
   ConfigLoadOptions options;
-  options.environment = std::map<std::string, std::string>{{"TANDEM_TEST_KEY", "x"},
-                                                           {"TANDEM_BINARY", "/bin/true"}};
+  options.environment =
+      std::map<std::string, std::string>{{"TANDEM_TEST_KEY", "x"}, {"TANDEM_BINARY", "/bin/true"}};
   Result<Config> config = ParseConfig("", "tandem.toml", options);
   ASSERT_TRUE(config) << config.error().message();
 }

@@ -78,7 +78,8 @@ TEST(CrashResumeTest, KilledRunsResumeWithoutRepeatingCompletedAppends) {
     int status = 0;
     bool exited = false;
     for (int polls = 0; polls < 5000 && !exited; ++polls) {
-      if (testing::ReadFile(out_path).find(fmt::format("step {}:", kill_after_step)) != std::string::npos) {
+      if (testing::ReadFile(out_path).find(fmt::format("step {}:", kill_after_step)) !=
+          std::string::npos) {
         break;
       }
       exited = waitpid(pid, &status, WNOHANG) == pid;
