@@ -414,34 +414,13 @@ TEST_F(OpenAiClientTest, JsonSchemaFallsBackToJsonObjectWithoutTheCapability) {
   EXPECT_FALSE(bodies[2].contains("tools"));
 }
 
-TEST(OpenAiEmbedderTest, BatchesAndKeepsInputOrder) {
+TEST(OpenAiClientModelsTest, ListsTheModelIds) {
   testing::LoopbackServer server;
-  std::atomic<int> calls{0};
-  server.server().Post("/v1/embeddings", [&](const httplib::Request& req, httplib::Response& res) {
-    ++calls;
-    json input = json::parse(req.body)["input"];
-    json data = json::array();
-    // Answer in reverse order with explicit indexes, as the API allows.
-    for (size_t i = input.size(); i-- > 0;) {
-      float first = static_cast<float>(input[i].get<std::string>().size());
-      data.push_back({{"index", i}, {"embedding", {first, 1.0, 2.0}}});
-    }
-    res.set_content(json{{"data", data}}.dump(), "application/json");
-  });
   server.server().Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"data":[{"id":"a"},{"id":"b"}]})", "application/json");
   });
   server.Start();
-  OpenAiClientOptions options{.base_url = server.url() + "/v1", .model = "e"};
-  OpenAiEmbedder embedder(options, 2);
-  auto vectors = embedder.Embed({"a", "bb", "ccc", "dddd", "eeeee"});
-  ASSERT_TRUE(vectors) << vectors.error().message();
-  ASSERT_EQ(vectors->size(), 5u);
-  for (size_t i = 0; i < 5; ++i)
-    EXPECT_EQ((*vectors)[i][0], static_cast<float>(i + 1));
-  EXPECT_EQ(calls, 3);
-
-  OpenAiClient client(options);
+  OpenAiClient client({.base_url = server.url() + "/v1", .model = "e"});
   auto models = client.ListModels();
   ASSERT_TRUE(models) << models.error().message();
   EXPECT_EQ(*models, (std::vector<std::string>{"a", "b"}));

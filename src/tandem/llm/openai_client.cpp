@@ -289,59 +289,6 @@ Result<std::vector<std::string>> OpenAiClient::ListModels(const CancellationToke
   return ids;
 }
 
-OpenAiEmbedder::OpenAiEmbedder(OpenAiClientOptions options, size_t batch_size)
-    : options_(std::move(options)), batch_size_(std::max<size_t>(1, batch_size)) {
-  options_.base_url = TrimSlashes(options_.base_url);
-}
-
-Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(
-    const std::vector<std::string>& texts) {
-  std::vector<std::vector<float>> vectors;
-  vectors.reserve(texts.size());
-  for (size_t begin = 0; begin < texts.size(); begin += batch_size_) {
-    size_t end = std::min(texts.size(), begin + batch_size_);
-    json body = {{"model", options_.model},
-                 {"input", std::vector<std::string>(texts.begin() + static_cast<long>(begin),
-                                                    texts.begin() + static_cast<long>(end))}};
-    HttpRequest http = BaseRequest(options_, "/embeddings", nullptr);
-    http.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    Result<HttpResponse> response = PerformHttp(http);
-    if (!response) return std::unexpected(FromTransport(response.error()));
-    if (response->status != 200) return std::unexpected(HttpError(options_, *response));
-    json root = json::parse(response->body, nullptr, false);
-    if (root.is_discarded() || !root.contains("data") || !root["data"].is_array() ||
-        root["data"].size() != end - begin) {
-      return std::unexpected(
-          MakeProviderError(ProviderErrorKind::kInvalidResponse,
-                            fmt::format("embeddings: expected {} vectors in data[]", end - begin)));
-    }
-    std::vector<std::vector<float>> batch(end - begin);
-    for (const json& item : root["data"]) {
-      size_t index = item.value("index", size_t{0});
-      if (index >= batch.size() || !item.contains("embedding") || !item["embedding"].is_array()) {
-        return std::unexpected(
-            MakeProviderError(ProviderErrorKind::kInvalidResponse, "embeddings: bad data[] entry"));
-      }
-      for (const json& value : item["embedding"]) {
-        if (!value.is_number()) {
-          return std::unexpected(MakeProviderError(ProviderErrorKind::kInvalidResponse,
-                                                   "embeddings: non-numeric value"));
-        }
-        batch[index].push_back(value.get<float>());
-      }
-    }
-    size_t dimension = vectors.empty() ? batch.front().size() : vectors.front().size();
-    for (auto& vector : batch) {
-      if (vector.empty() || vector.size() != dimension) {
-        return std::unexpected(MakeProviderError(ProviderErrorKind::kInvalidResponse,
-                                                 "embeddings: vectors of different dimensions"));
-      }
-      vectors.push_back(std::move(vector));
-    }
-  }
-  return vectors;
-}
-
 Result<OpenAiClientOptions> ClientOptionsFor(const Config& config, const ProviderConfig& provider) {
   if (Status key = CheckProviderKeys(config, provider); !key) return std::unexpected(key.error());
   OpenAiClientOptions options;

@@ -82,19 +82,6 @@ class OpenAiClient final : public ChatModel {
   std::mt19937_64 jitter_;  // GUARDED_BY(mu_)
 };
 
-// Embeddings from POST /embeddings, batched. Thread-safe.
-class OpenAiEmbedder final : public Embedder {
- public:
-  OpenAiEmbedder(OpenAiClientOptions options, size_t batch_size = 64);
-  // Vectors in input order; fails if the endpoint returns a wrong count or mixed dimensions.
-  Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override;
-  const std::string& model_name() const override { return options_.model; }
-
- private:
-  OpenAiClientOptions options_;
-  size_t batch_size_;
-};
-
 // Client options for a configured provider (kind "openai"): key from config.secrets, timeouts,
 // concurrency and `capabilities` from its [[providers]] entry. Fails with kInvalidArgument when
 // the key variable is missing or a capability is not a boolean.

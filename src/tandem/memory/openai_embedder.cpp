@@ -7,30 +7,10 @@
 
 #include "tandem/core/config_reader.h"
 #include "tandem/llm/http_transport.h"
+#include "tandem/llm/openai_protocol.h"
+#include "tandem/llm/provider_error.h"
 
 namespace tandem::memory {
-namespace {
-
-ErrorCode CodeForStatus(long status) {
-  if (status == 401 || status == 403) return ErrorCode::kUnauthenticated;
-  if (status == 429) return ErrorCode::kRateLimited;
-  if (status == 408 || status >= 500) return ErrorCode::kUnavailable;
-  return ErrorCode::kInvalidArgument;
-}
-
-std::string ErrorText(const std::string& body) {
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_object() && parsed.contains("error")) {
-    const nlohmann::json& error = parsed["error"];
-    if (error.is_object() && error.contains("message") && error["message"].is_string()) {
-      return error["message"].get<std::string>();
-    }
-    if (error.is_string()) return error.get<std::string>();
-  }
-  return body.substr(0, 200);
-}
-
-}  // namespace
 
 Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(
     const std::vector<std::string>& texts) {
@@ -72,8 +52,10 @@ Result<std::vector<std::vector<float>>> OpenAiEmbedder::EmbedBatch(
     return std::unexpected(std::move(response.error()).WithContext("computing embeddings"));
   }
   if (response->status != 200) {
-    return MakeError(CodeForStatus(response->status), "{} answered HTTP {}: {}", http.url,
-                     response->status, ErrorText(response->body));
+    return std::unexpected(
+        llm::MakeProviderError(llm::ClassifyHttpError(response->status, response->body),
+                               fmt::format("{} answered HTTP {}: {}", http.url, response->status,
+                                           llm::ExtractErrorMessage(response->body))));
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
   if (!body.is_object() || !body.contains("data") || !body["data"].is_array()) {
