@@ -199,9 +199,11 @@ int TaskStore::SchemaVersion() {
   return static_cast<int>(kMigrations.size());
 }
 
-TaskStore::TaskStore(sqlite3* db) : db_(db) {}
+TaskStore::TaskStore(sqlite3* db)
+    : db_(db), statements_(std::make_unique<sqlite::StatementCache>(db)) {}
 
 TaskStore::~TaskStore() {
+  statements_.reset();  // Finalized before the connection closes.
   sqlite::Close(db_);
 }
 
@@ -215,6 +217,9 @@ Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& 
     return std::unexpected(
         std::move(migrated.error()).WithContext(fmt::format("task store {}", path.string())));
   }
+  auto checkpointer = sqlite::WalCheckpointer::Start(store->db_, path);
+  if (!checkpointer) return std::unexpected(std::move(checkpointer.error()));
+  store->checkpointer_ = std::move(*checkpointer);
   return store;
 }
 
@@ -256,8 +261,7 @@ Status TaskStore::Migrate() {
 
 Status TaskStore::CreateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO tasks (id, parent_id, goal, status, stop_reason, workspace, taint, settings, "
       "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
@@ -280,8 +284,7 @@ Status TaskStore::CreateTask(const TaskRecord& task) {
 
 Status TaskStore::UpdateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "UPDATE tasks SET status = ?, stop_reason = ?, taint = ?, settings = ?, updated_at_ms = ? "
       "WHERE id = ?");
   if (!s) return std::unexpected(s.error());
@@ -299,7 +302,7 @@ Status TaskStore::UpdateTask(const TaskRecord& task) {
 Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
-      Statement::Prepare(db_, fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
+      statements_->Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
   if (!s) return std::unexpected(s.error());
   s->Bind(1, id);
   Result<std::vector<TaskRecord>> rows = Collect<TaskRecord>(std::move(s), ReadTask);
@@ -310,8 +313,8 @@ Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
 
 Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
   if (s) s->Bind(1, static_cast<int64_t>(limit));
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
@@ -320,8 +323,7 @@ Status TaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
   // step that owns the key.
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO steps (task_id, seq, status, thoughts, model_message, tool_name, "
       "tool_arguments, tool_call_id, idempotency_key, result, result_is_error, prompt_tokens, "
       "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms) VALUES "
@@ -362,16 +364,16 @@ Status TaskStore::SaveStep(const StepRecord& step) {
 
 Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
   if (s) s->Bind(1, task_id);
   return Collect<StepRecord>(std::move(s), ReadStep);
 }
 
 Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
   if (s) s->Bind(1, idempotency_key);
   Result<std::vector<StepRecord>> rows = Collect<StepRecord>(std::move(s), ReadStep);
   if (!rows) return std::unexpected(rows.error());
@@ -381,8 +383,8 @@ Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idem
 
 Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, event.task_id).Bind(2, event.type).Bind(3, event.payload).Bind(4, event.created_at_ms);
   if (Status status = s->Run(); !status) return std::unexpected(status.error());
@@ -391,8 +393,7 @@ Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
 
 Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id, int64_t after_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, type, payload, created_at_ms FROM events WHERE task_id = ? AND id > ? "
       "ORDER BY id");
   if (s) s->Bind(1, task_id).Bind(2, after_id);
@@ -403,8 +404,7 @@ Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id,
 
 Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT OR REPLACE INTO artifacts (task_id, path, size_bytes, step_seq, created_at_ms) "
       "VALUES (?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
@@ -418,10 +418,9 @@ Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
 
 Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s =
-      Statement::Prepare(db_,
-                         "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
-                         "WHERE task_id = ? ORDER BY path");
+  Result<Statement> s = statements_->Prepare(
+      "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
+      "WHERE task_id = ? ORDER BY path");
   if (s) s->Bind(1, task_id);
   return Collect<ArtifactRecord>(std::move(s), [](const Statement& r) {
     return ArtifactRecord{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)};
@@ -430,10 +429,9 @@ Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view ta
 
 Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard lock(mu_);
-  Result<Statement> s =
-      Statement::Prepare(db_,
-                         "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
-                         "VALUES (?, ?, ?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
+      "VALUES (?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, record.task_id)
       .Bind(2, record.step_seq)
@@ -446,8 +444,7 @@ Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
 
 Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
       "ORDER BY id");
   if (s) s->Bind(1, task_id);
@@ -458,8 +455,7 @@ Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) 
 
 Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO ledger (task_id, step_seq, provider, model, zone, prompt_tokens, "
       "completion_tokens, cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, "
       "latency_ms, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -484,8 +480,7 @@ Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
 
 Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
       "cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, latency_ms, outcome, "
       "created_at_ms FROM ledger WHERE (?1 = '' OR task_id = ?1) ORDER BY id");
