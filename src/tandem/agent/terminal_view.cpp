@@ -90,6 +90,8 @@ void TerminalView::OnEvent(const store::EventRecord& event) {
   } else if (type == "step_done") {
     std::string result = payload.value("result", "");
     if (result.size() > kMaxResultShown) result = result.substr(0, kMaxResultShown) + "...";
+    while (!result.empty() && (result.back() == '\n' || result.back() == ' '))
+      result.pop_back();
     Line(fmt::format("    -> {}{}", payload.value("is_error", false) ? "error: " : "", result));
   } else if (type == "invalid_answer") {
     Line(fmt::format("  model answer rejected: {}", payload.value("problem", "")));
