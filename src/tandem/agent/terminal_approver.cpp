@@ -103,9 +103,12 @@ ApprovalDecision TerminalApprover::Decide(const ApprovalRequest& request) {
   while (true) {
     std::optional<std::string> line = ReadLine(in_);
     if (!line) {
-      fmt::print(out_, "\n(no more input: refusing and stopping; the task can be resumed)\n");
+      // A read error here is usually Ctrl-C (no SA_RESTART): the person wants out, not a retry.
+      std::string note = std::ferror(in_) ? "input interrupted" : "stdin closed";
+      std::clearerr(in_);
+      fmt::print(out_, "\n({}: refusing and stopping; the task can be resumed)\n", note);
       std::fflush(out_);
-      return {.kind = ApprovalKind::kRefuse, .note = "stdin closed", .stop_run = true};
+      return {.kind = ApprovalKind::kRefuse, .note = std::move(note), .stop_run = true};
     }
     if (std::optional<ApprovalDecision> decision = ParseApprovalAnswer(*line)) return *decision;
     fmt::print(out_, "  answer y, a N (N >= 1), n, or f TEXT > ");
