@@ -97,6 +97,38 @@ TEST_F(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
   EXPECT_EQ(status.error().code(), ErrorCode::kAlreadyExists);
 }
 
+TEST_F(TaskStoreTest, StepsKeepTheirApprovalDecision) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  StepRecord step{.task_id = task.id, .seq = 1, .tool_name = "send_email"};
+  ASSERT_TRUE(store_->SaveStep(step));
+  EXPECT_EQ((*store_->ListSteps(task.id))[0].approval, "");
+  step.approval = R"({"decision":"granted","by":"person"})";
+  ASSERT_TRUE(store_->SaveStep(step));
+  EXPECT_EQ((*store_->ListSteps(task.id))[0].approval, step.approval);
+}
+
+TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  ASSERT_TRUE(store_->SaveStep({.task_id = task.id, .seq = 1, .tool_name = "read_file"}));
+  store_.reset();
+  {  // Back to the version 1 schema, as an older Tandem left it.
+    auto db = sqlite::Open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(
+        sqlite::Exec(*db, "ALTER TABLE steps DROP COLUMN approval; PRAGMA user_version = 1"));
+    sqlite::Close(*db);
+  }
+  auto reopened = TaskStore::Open(db_path());
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  auto steps = (*reopened)->ListSteps(task.id);
+  ASSERT_TRUE(steps) << steps.error().message();
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].tool_name, "read_file");
+  EXPECT_EQ((*steps)[0].approval, "");
+}
+
 TEST_F(TaskStoreTest, StepsOfAnUnknownTaskViolateForeignKeys) {
   EXPECT_FALSE(store_->SaveStep(StepRecord{.task_id = "nope", .seq = 1}));
 }

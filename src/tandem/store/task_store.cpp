@@ -12,7 +12,7 @@ namespace {
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -89,6 +89,9 @@ CREATE TABLE ledger (
   created_at_ms INTEGER NOT NULL
 );
 CREATE INDEX ledger_by_task ON ledger(task_id);
+)sql",
+                                                         R"sql(
+ALTER TABLE steps ADD COLUMN approval TEXT NOT NULL DEFAULT '';
 )sql"};
 
 // Runs `prepared` after `bind`, collecting each row with `read`.
@@ -143,12 +146,13 @@ StepRecord ReadStep(const Statement& s) {
   r.zone = s.Text(15);
   r.created_at_ms = s.Int(16);
   r.updated_at_ms = s.Int(17);
+  r.approval = s.Text(18);
   return r;
 }
 constexpr std::string_view kStepColumns =
     "task_id, seq, status, thoughts, model_message, tool_name, tool_arguments, tool_call_id, "
     "coalesce(idempotency_key, ''), result, result_is_error, prompt_tokens, completion_tokens, "
-    "cost_usd, provider, zone, created_at_ms, updated_at_ms";
+    "cost_usd, provider, zone, created_at_ms, updated_at_ms, approval";
 
 }  // namespace
 
@@ -326,8 +330,8 @@ Status TaskStore::SaveStep(const StepRecord& step) {
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO steps (task_id, seq, status, thoughts, model_message, tool_name, "
       "tool_arguments, tool_call_id, idempotency_key, result, result_is_error, prompt_tokens, "
-      "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms) VALUES "
-      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms, approval) VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (task_id, seq) DO UPDATE SET status = excluded.status, "
       "thoughts = excluded.thoughts, model_message = excluded.model_message, "
       "tool_name = excluded.tool_name, tool_arguments = excluded.tool_arguments, "
@@ -335,7 +339,7 @@ Status TaskStore::SaveStep(const StepRecord& step) {
       "result = excluded.result, result_is_error = excluded.result_is_error, "
       "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
       "cost_usd = excluded.cost_usd, provider = excluded.provider, zone = excluded.zone, "
-      "updated_at_ms = excluded.updated_at_ms");
+      "updated_at_ms = excluded.updated_at_ms, approval = excluded.approval");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, step.task_id)
       .Bind(2, step.seq)
@@ -358,7 +362,8 @@ Status TaskStore::SaveStep(const StepRecord& step) {
       .Bind(15, step.provider)
       .Bind(16, step.zone)
       .Bind(17, step.created_at_ms)
-      .Bind(18, step.updated_at_ms);
+      .Bind(18, step.updated_at_ms)
+      .Bind(19, step.approval);
   return s->Run();
 }
 
