@@ -1,5 +1,6 @@
 #include "tandem/engine/json_grammar.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -212,6 +213,94 @@ TEST_F(JsonGrammarTest, NumericBounds) {
   EXPECT_TRUE(Accepts(negative, "-15"));
   EXPECT_FALSE(Viable(negative, "-3"));
   EXPECT_FALSE(Viable(negative, "1"));
+}
+
+TEST_F(JsonGrammarTest, RefsResolveLocalDefinitionsIncludingRecursion) {
+  json schema = json::parse(R"({
+    "$defs": {"tree": {"type": "object", "properties": {
+      "label": {"type": "string"},
+      "children": {"type": "array", "items": {"$ref": "#/$defs/tree"}}},
+      "required": ["label"]}},
+    "$ref": "#/$defs/tree"})");
+  EXPECT_TRUE(Accepts(schema, R"({"label":"a","children":[{"label":"b","children":[]}]})"));
+  EXPECT_FALSE(Viable(schema, R"({"label":"a","children":[{"x")"));
+  json old_style = json::parse(R"({"definitions": {"n": {"type": "integer"}},
+    "type": "array", "items": {"$ref": "#/definitions/n"}})");
+  EXPECT_TRUE(Accepts(old_style, "[1,2]"));
+  EXPECT_FALSE(Accepts(old_style, R"(["1"])"));
+}
+
+TEST_F(JsonGrammarTest, NestingIsBoundedByMaxDepth) {
+  JsonGrammarOptions options{.max_depth = 3};
+  EXPECT_TRUE(Accepts(json::object(), "[[1]]", options));
+  EXPECT_TRUE(Accepts(json::object(), "[[[]]]", options));
+  EXPECT_FALSE(Accepts(json::object(), "[[[1]]]", options));
+}
+
+TEST_F(JsonGrammarTest, AnnotationsAreIgnored) {
+  json schema = json::parse(R"({"type": "string", "description": "d", "title": "t",
+    "format": "date-time", "default": "x", "examples": ["y"]})");
+  EXPECT_TRUE(Accepts(schema, R"("anything")"));
+}
+
+TEST_F(JsonGrammarTest, BadSchemasGiveErrorsNamingKeywordAndPath) {
+  auto error = [&](std::string_view text) { return CompileError(json::parse(text)); };
+  EXPECT_EQ(error(R"({"type":"object","properties":{"id":{"type":"string","pattern":"^a"}}})"),
+            "compiling JSON Schema: unsupported JSON Schema keyword 'pattern' at "
+            "#/properties/id");
+  EXPECT_NE(error(R"({"type":"array","uniqueItems":true})").find("'uniqueItems' at #"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"not":{}})").find("'not'"), std::string::npos);
+  EXPECT_NE(error(R"({"type":"array","items":[{"type":"string"}]})").find("tuple form"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"$ref":"https://example.com/s.json"})").find("only local references"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"$ref":"#/$defs/missing"})").find("points at nothing"), std::string::npos);
+  EXPECT_NE(error(R"({"$ref":"#/$defs/a","type":"string","$defs":{"a":{}}})")
+                .find("'type' beside '$ref'"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"})").find("cycle"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"type":"strin"})").find("unknown type 'strin' at #"), std::string::npos);
+  EXPECT_NE(error(R"({"enum":[]})").find("'enum' at #"), std::string::npos);
+  EXPECT_NE(error(R"({"type":"integer","enum":["a"]})").find("no value of the given type"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"type":"array","minItems":3,"maxItems":2})").find("'minItems' (3) exceeds"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"type":"string","minLength":-1})").find("non-negative"), std::string::npos);
+  EXPECT_NE(error(R"({"type":"integer","minimum":1.2,"maximum":1.8})").find("no integer"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"type":"number","minimum":1e20})").find("supported range"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"type":"object","properties":{"a":{}},"required":["b"]})")
+                .find("required property 'b' at # is not declared"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"properties":{"a":false}})").find("'false' at #/properties/a"),
+            std::string::npos);
+  EXPECT_NE(error("42").find("must be an object or a boolean"), std::string::npos);
+  json many = {{"type", "object"}, {"properties", json::object()}};
+  for (int i = 0; i < 65; ++i)
+    many["properties"][fmt::format("p{}", i)] = json::object();
+  EXPECT_NE(CompileError(many).find("at most 64"), std::string::npos);
+}
+
+TEST_F(JsonGrammarTest, LongEnumsSplitAcrossLiteralNodes) {
+  json values = json::array();
+  for (int i = 0; i < 150; ++i)
+    values.push_back(fmt::format("v{}", i));
+  json schema = {{"enum", values}};
+  EXPECT_TRUE(Accepts(schema, R"("v0")"));
+  EXPECT_TRUE(Accepts(schema, R"("v149")"));
+  EXPECT_FALSE(Accepts(schema, R"("v150")"));
+}
+
+TEST_F(JsonGrammarTest, EscapedPropertyNamesMatchTheirSerializedForm) {
+  json schema = {{"type", "object"},
+                 {"properties",
+                  {{"a\"b", {{"type", "integer"}}}, {"\xC3\xA9t\xC3\xA9", {{"type", "integer"}}}}},
+                 {"required", {"a\"b"}}};
+  EXPECT_TRUE(Accepts(schema, R"({"a\"b":1})"));
+  EXPECT_TRUE(Accepts(schema, "{\"a\\\"b\":1,\"\xC3\xA9t\xC3\xA9\":2}"));
 }
 
 }  // namespace

@@ -48,15 +48,16 @@ struct JsonFrame {
   uint8_t fdigits = 0;  // number: digits after the point
   uint8_t edigits = 0;  // number: exponent digits
   bool negative = false;
-  bool key_extra = false;  // object: the key being typed may still be an additional property
-  uint16_t unicode = 0;    // string: value of the \u escape being read
-  int32_t prop = -1;       // object: property whose value is open
-  uint32_t len = 0;        // key prefix, literal offset or \u digits read
-  uint32_t count = 0;      // array items or string code points so far
-  uint64_t mask = 0;       // object: properties seen; literal: candidate texts
-  uint64_t key_mask = 0;   // object: declared keys matching the key typed so far
-  int64_t ival = 0;        // number: integer part
-  int64_t fval = 0;        // number: fraction digits as an integer
+  bool key_extra = false;   // object: the key being typed may still be an additional property
+  bool key_escape = false;  // object: the key's last byte began an escape
+  uint16_t unicode = 0;     // string: value of the \u escape being read
+  int32_t prop = -1;        // object: property whose value is open
+  uint32_t len = 0;         // key prefix, literal offset or \u digits read
+  uint32_t count = 0;       // array items or string code points so far
+  uint64_t mask = 0;        // object: properties seen; literal: candidate texts
+  uint64_t key_mask = 0;    // object: declared keys matching the key typed so far
+  int64_t ival = 0;         // number: integer part
+  int64_t fval = 0;         // number: fraction digits as an integer
 
   bool operator==(const JsonFrame&) const = default;
 };
@@ -91,7 +92,7 @@ class JsonGrammar {
   // True when the text so far is a complete valid JSON value.
   bool IsComplete(const JsonState& state) const;
 
-  struct Node;  // compiled schema node (json_grammar.cpp)
+  struct Node;  // a compiled schema node (json_schema_compiler.h)
 
  private:
   JsonGrammar();
