@@ -103,6 +103,41 @@ TEST(EngineChatModelTest, RequiredToolCallIsGeneratedUnderTheConstraint) {
   EXPECT_EQ(seen_schema["properties"]["name"]["const"], "get_weather");
 }
 
+// The real JSON Schema constraint on a random model: whatever the weights, the call is valid.
+TEST(EngineChatModelTest, ToolCallsFromARandomModelAreValidUnderTheSchema) {
+  std::shared_ptr<const Model> model = TinyModel();
+  ASSERT_NE(model, nullptr);
+  EngineChatModel chat(model, {.n_ctx = 1400, .n_threads = 1});
+  llm::ChatRequest request = Hello();
+  request.temperature = 0.9;
+  request.max_tokens = 500;
+  request.tools = {
+      {.name = "get_weather",
+       .description = "Weather",
+       .parameters = {{"type", "object"},
+                      {"properties", {{"city", {{"type", "string"}, {"maxLength", 6}}}}},
+                      {"required", {"city"}}}},
+      {.name = "now", .description = "Time", .parameters = {{"type", "object"}}}};
+  request.tool_choice = "required";
+  for (int64_t seed : {1, 2, 3}) {
+    request.seed = seed;
+    Result<llm::ChatResponse> r = chat.Chat(request, {});
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_EQ(r->message.tool_calls.size(), 1u) << r->message.content;
+    const llm::ToolCall& call = r->message.tool_calls[0];
+    nlohmann::json arguments = nlohmann::json::parse(call.arguments, nullptr, false);
+    ASSERT_TRUE(arguments.is_object()) << call.arguments;
+    if (call.name == "get_weather") {
+      ASSERT_TRUE(arguments.contains("city")) << call.arguments;
+      EXPECT_TRUE(arguments["city"].is_string());
+      EXPECT_EQ(arguments.size(), 1u);
+    } else {
+      EXPECT_EQ(call.name, "now");
+      EXPECT_TRUE(arguments.empty()) << call.arguments;
+    }
+  }
+}
+
 TEST(EngineChatModelTest, RejectsPromptsLongerThanTheContext) {
   std::shared_ptr<const Model> model = TinyModel();
   ASSERT_NE(model, nullptr);

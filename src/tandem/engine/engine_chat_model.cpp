@@ -8,7 +8,9 @@
 
 #include "tandem/core/config_reader.h"
 #include "tandem/engine/generator.h"
+#include "tandem/engine/json_schema_constraint.h"
 #include "tandem/engine/sampler.h"
+#include "tandem/engine/token_trie.h"
 
 namespace tandem::engine {
 namespace {
@@ -69,6 +71,34 @@ class ToolCallStreamFilter {
 
 }  // namespace
 
+ConstraintFactory JsonSchemaConstraintFactory() {
+  struct Shared {
+    std::mutex mutex;
+    const Vocab* vocab = nullptr;
+    std::shared_ptr<const TokenTrie> trie;
+  };
+  auto shared = std::make_shared<Shared>();
+  return [shared](const nlohmann::json& schema,
+                  const Vocab& vocab) -> std::unique_ptr<TokenConstraint> {
+    std::shared_ptr<const TokenTrie> trie;
+    {
+      std::lock_guard lock(shared->mutex);
+      if (!shared->trie || shared->vocab != &vocab) {
+        shared->trie = std::make_shared<const TokenTrie>(vocab);
+        shared->vocab = &vocab;
+      }
+      trie = shared->trie;
+    }
+    Result<std::unique_ptr<JsonSchemaConstraint>> constraint =
+        JsonSchemaConstraint::Create(schema, std::move(trie));
+    if (!constraint) {
+      spdlog::warn("generating without a constraint: {}", constraint.error().message());
+      return nullptr;
+    }
+    return std::move(*constraint);
+  };
+}
+
 Result<std::shared_ptr<const Model>> LoadSharedModel(const std::filesystem::path& path) {
   Result<std::unique_ptr<Model>> model = Model::Load(path);
   if (!model) return std::unexpected(std::move(model.error()));
@@ -80,6 +110,7 @@ EngineChatModel::EngineChatModel(std::shared_ptr<const Model> model, EngineModel
       options_(std::move(options)),
       name_(DefaultName(*model_, options_.model_name)),
       template_(ChatTemplate::FromGguf(model_->gguf(), &model_->vocab())) {
+  if (!options_.constraint_factory) options_.constraint_factory = JsonSchemaConstraintFactory();
   const Vocab& vocab = model_->vocab();
   for (const std::string& stop : template_.stop_strings()) {
     std::optional<TokenId> id = vocab.Find(stop);

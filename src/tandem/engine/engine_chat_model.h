@@ -6,9 +6,9 @@
 //   Result<llm::ChatResponse> answer = chat.Chat(request, {});
 //
 // The chat template comes from the file (ChatTemplate). With tools, the template lists them and
-// the answer's tool calls are parsed into llm::ToolCall; when a constraint factory is set, the
-// JSON of a tool call (and a json_schema response format) is generated under its schema, so it
-// is always valid. Usage counts real tokens.
+// the answer's tool calls are parsed into llm::ToolCall; the JSON of a tool call (and a
+// json_schema response format) is generated under its schema by JsonSchemaConstraint, so it is
+// always valid. Usage counts real tokens.
 //
 // Thread safety: both classes are thread-safe; a mutex serialises calls, which share one
 // Context (one KV cache) per object. Several objects may share one Model.
@@ -43,8 +43,13 @@ struct EngineModelOptions {
   int n_threads = 0;         // 0: every hardware thread
   int max_tokens = 1024;     // answer length when the request sets none
   double temperature = 0.7;  // when the request sets none
-  ConstraintFactory constraint_factory;  // empty: tool calls are parsed, not constrained
+  // Empty: JsonSchemaConstraintFactory(). Tests substitute their own.
+  ConstraintFactory constraint_factory;
 };
+
+// A factory of JsonSchemaConstraint over `model`'s vocabulary (the token trie is built once, on
+// first use, and shared). A schema the compiler refuses gives nullptr (unconstrained, logged).
+ConstraintFactory JsonSchemaConstraintFactory();
 
 // Model::Load, shared.
 [[nodiscard]] Result<std::shared_ptr<const Model>> LoadSharedModel(

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <limits>
 
 namespace tandem::engine {
 namespace {
@@ -89,7 +87,6 @@ Result<Generation> Generate(Context& context, Sampler& sampler, std::span<const 
   TokenConstraint* constraint = options.constraint;
   bool constrained = constraint != nullptr && options.constraint_trigger.empty();
   bool constraint_done = false;
-  std::vector<float> filtered;
   g.stop_reason = "length";
   for (int i = 0; i < options.max_tokens; ++i) {
     if (options.cancel != nullptr && options.cancel->IsCancelled()) {
@@ -103,21 +100,11 @@ Result<Generation> Generate(Context& context, Sampler& sampler, std::span<const 
         break;
       }
     }
-    TokenId next = sampler.Sample(*logits, history);
-    if (constrained && (is_end(next) || !constraint->Allows(next))) {
-      // The sampled token breaks the constraint: sample again among the tokens it allows.
-      filtered.assign(logits->begin(), logits->end());
-      bool any = false;
-      for (TokenId id = 0; id < static_cast<TokenId>(filtered.size()); ++id) {
-        bool allowed = id < vocab.n_tokens() && !is_end(id) && constraint->Allows(id);
-        if (allowed) {
-          any = true;
-        } else {
-          filtered[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
-        }
-      }
-      if (!any) return MakeError(ErrorCode::kInternal, "the output constraint allows no token");
-      next = sampler.Sample(filtered, history);
+    // Constrained: the sampled token is checked first; the vocabulary is filtered only when
+    // the constraint refuses it (Sampler::Sample with a constraint).
+    TokenId next = sampler.Sample(*logits, history, constrained ? constraint : nullptr);
+    if (next == Sampler::kNoToken || (constrained && is_end(next))) {
+      return MakeError(ErrorCode::kInternal, "the output constraint allows no token");
     }
     if (!constrained && !options.ignore_eos && is_end(next)) {
       g.stop_reason = "eos";
