@@ -41,7 +41,7 @@ class OpenAiServerTest : public ::testing::Test {
     model_ = TinyModel();
     ASSERT_NE(model_, nullptr);
     server_ =
-        std::make_unique<EngineServer>(model_, EngineModelOptions{.n_ctx = 128, .n_threads = 1});
+        std::make_unique<EngineServer>(model_, EngineModelOptions{.n_ctx = 1024, .n_threads = 1});
     Result<int> port = server_->Start("127.0.0.1", 0);
     ASSERT_TRUE(port) << port.error().message();
     port_ = *port;
@@ -93,6 +93,32 @@ TEST_F(OpenAiServerTest, StreamedAnswerIsTheSameAnswer) {
   EXPECT_EQ(r->message.content, streamed);
   EXPECT_EQ(r->usage.completion_tokens, expected->usage.completion_tokens);
   EXPECT_EQ(r->finish_reason, expected->finish_reason);
+}
+
+TEST_F(OpenAiServerTest, ToolCallsComeBackValidStreamedOrNot) {
+  llm::ChatRequest request = Hello();
+  request.temperature = 0.8;
+  request.seed = 5;
+  request.max_tokens = 300;
+  request.tools = {
+      {.name = "lookup",
+       .description = "Look a word up",
+       .parameters = {{"type", "object"},
+                      {"properties", {{"word", {{"type", "string"}, {"maxLength", 5}}}}},
+                      {"required", {"word"}}}}};
+  request.tool_choice = "required";
+  for (bool stream : {false, true}) {
+    llm::OpenAiClient client = Client(stream);
+    Result<llm::ChatResponse> r = client.Chat(request, {.stream = stream});
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_EQ(r->message.tool_calls.size(), 1u) << r->message.content;
+    EXPECT_EQ(r->message.tool_calls[0].name, "lookup");
+    nlohmann::json arguments =
+        nlohmann::json::parse(r->message.tool_calls[0].arguments, nullptr, false);
+    ASSERT_TRUE(arguments.is_object()) << r->message.tool_calls[0].arguments;
+    EXPECT_TRUE(arguments["word"].is_string());
+    EXPECT_EQ(r->finish_reason, "tool_calls");
+  }
 }
 
 TEST_F(OpenAiServerTest, EmbeddingsAndBadRequests) {
