@@ -10,6 +10,7 @@
 #include "tandem/agent/terminal_view.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
+#include "tandem/engine/engine_chat_model.h"
 #include "tandem/router/gateway.h"
 #include "tandem/tools/tools_config.h"
 
@@ -87,7 +88,14 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
   runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get());
-  auto gateway = router::Gateway::Create(runtime->config, {.audit = runtime->audit.get()});
+  // Kind "engine" providers run in-process through the embedded engine; the rest go through
+  // the router's default (OpenAI-compatible) factory.
+  router::ModelFactory factory = [](const Config& cfg, const ProviderConfig& provider) {
+    return provider.kind == "engine" ? engine::MakeEngineChatModel(cfg, provider)
+                                     : router::DefaultModelFactory(cfg, provider);
+  };
+  auto gateway = router::Gateway::Create(
+      runtime->config, {.audit = runtime->audit.get(), .model_factory = std::move(factory)});
   if (!gateway) return std::unexpected(AsConfigError(gateway.error()));
   runtime->gateway = std::move(*gateway);
   runtime->models = std::make_unique<agent::GatewayModelAccess>(
