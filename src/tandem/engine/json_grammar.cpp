@@ -592,6 +592,14 @@ void JsonGrammar::Feed(JsonStack stack, uint8_t byte, std::vector<JsonStack>& ou
   JsonFrame& f = stack.back();
   if (f.node < 0) {
     if (f.phase != kRootValue) return;
+    // Leading blanks are allowed (SentencePiece models like to start with "▁{"); trailing ones
+    // are not, since generation ends as soon as the value is complete.
+    if (IsWhitespace(byte)) {
+      if (f.ws >= options_.max_whitespace) return;
+      ++f.ws;
+      out.push_back(std::move(stack));
+      return;
+    }
     f.phase = kRootDone;
     PushValue(std::move(stack), root_, byte, out);
     return;

@@ -28,7 +28,8 @@ namespace tandem::engine {
 struct JsonGrammarOptions {
   // Whitespace bytes allowed in one gap between the tokens of the JSON text (pretty-printed
   // output needs a newline plus indentation); bounding it stops a model from emitting blanks
-  // forever. 0 allows compact JSON only. No whitespace is allowed before or after the value.
+  // forever. 0 allows compact JSON only. The same bound applies before the value; none is
+  // allowed after it.
   int max_whitespace = 24;
   // Deepest nesting of arrays and objects; matters for recursive schemas ($ref cycles, schemas
   // without a type, which allow any JSON value).
