@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "tandem/engine/context.h"
 #include "tandem/engine/gguf_reader.h"
@@ -206,6 +207,30 @@ TEST(ConstrainedSamplerTest, RefusedTokenIsReplacedByAnAllowedOne) {
     for (size_t i = start; i < bytes.size(); ++i)
       EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(bytes[i]))) << bytes;
   }
+}
+
+TEST(ConstrainedSamplerTest, SameSeedSameConstrainedText) {
+  REQUIRE_VOCAB("gpt-2");
+  std::shared_ptr<const TokenTrie> trie = Trie("gpt-2");
+  auto run = [&](uint64_t seed) {
+    std::unique_ptr<JsonSchemaConstraint> c = Constraint(kWeatherSchema, "gpt-2");
+    Sampler sampler({.temperature = 1.0f, .top_k = 50, .top_p = 1.0f, .min_p = 0.0f, .seed = seed});
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> logits(static_cast<size_t>(trie->n_tokens()));
+    for (int i = 0; i < 40 && !c->IsComplete(); ++i) {
+      for (float& v : logits)
+        v = normal(rng);
+      TokenId token = sampler.Sample(logits, {}, c.get());
+      if (token == Sampler::kNoToken) break;
+      c->Accept(token);
+    }
+    return c->text();
+  };
+  std::string first = run(3);
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(run(3), first);
+  EXPECT_NE(run(4), first);
 }
 
 TEST(ConstrainedSamplerTest, NoAllowedTokenGivesNoToken) {
