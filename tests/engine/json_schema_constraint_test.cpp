@@ -12,6 +12,7 @@
 #include "tandem/engine/sampler.h"
 #include "tandem/engine/synthetic_model.h"
 #include "tandem/tools/tools.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::engine {
 namespace {
@@ -183,6 +184,17 @@ TEST(JsonSchemaConstraintTest, BadSchemaIsRefusedWithKeywordAndPath) {
   EXPECT_EQ(c.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(c.error().message().find("'pattern' at #/properties/id"), std::string::npos)
       << c.error().message();
+}
+
+// Every tool this project ships can be called through the local engine's constraint.
+TEST(JsonSchemaConstraintTest, EveryBuiltinToolSchemaCompiles) {
+  tools::Registry registry;
+  ASSERT_TRUE(tools::RegisterBuiltinTools(registry, tools::ToolsConfig{}));
+  ASSERT_FALSE(registry.List().empty());
+  for (const tools::Tool* tool : registry.List()) {
+    Result<std::unique_ptr<JsonGrammar>> grammar = JsonGrammar::Compile(tool->schema(), {});
+    EXPECT_TRUE(grammar) << tool->name() << ": " << grammar.error().message();
+  }
 }
 
 // Random logits, constrained: whatever the model wants, the text is valid.
