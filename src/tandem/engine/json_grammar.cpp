@@ -659,6 +659,19 @@ void JsonGrammar::Advance(const JsonState& in, uint8_t byte, JsonState& out) con
   }
 }
 
+JsonGrammar::InPlace JsonGrammar::TryAdvanceInPlace(JsonState& state, uint8_t byte,
+                                                    JsonFrame& saved) const {
+  if (state.stacks.size() != 1 || state.stacks[0].back().node < 0) return InPlace::kUnhandled;
+  JsonFrame& top = state.stacks[0].back();
+  JsonFrame next = top;
+  Step step = StepFrame(nodes_, options_.max_whitespace, next, byte);
+  if (step.action == Action::kReject) return InPlace::kRejected;
+  if (step.action != Action::kKeep) return InPlace::kUnhandled;
+  saved = top;
+  top = next;
+  return InPlace::kApplied;
+}
+
 bool JsonGrammar::IsComplete(const JsonState& state) const {
   for (const JsonStack& stack : state.stacks) {
     if (stack.size() == 1 && stack[0].phase == kRootDone) return true;
