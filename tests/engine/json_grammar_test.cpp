@@ -182,8 +182,9 @@ TEST_F(JsonGrammarTest, WhitespaceIsBoundedPerGap) {
   JsonGrammarOptions options{.max_whitespace = 3};
   EXPECT_TRUE(Accepts(schema, "[   1,   2   ]", options));
   EXPECT_FALSE(Accepts(schema, "[    1]", options));
-  EXPECT_FALSE(Accepts(schema, " []", options));  // none before the value
-  EXPECT_FALSE(Accepts(schema, "[] ", options));  // or after it
+  EXPECT_TRUE(Accepts(schema, "  []", options));  // before the value too
+  EXPECT_FALSE(Accepts(schema, "    []", options));
+  EXPECT_FALSE(Accepts(schema, "[] ", options));  // none after it
   EXPECT_FALSE(Accepts(schema, "[\n1]", {.max_whitespace = 0}));
 }
 
@@ -282,6 +283,15 @@ TEST_F(JsonGrammarTest, BadSchemasGiveErrorsNamingKeywordAndPath) {
   for (int i = 0; i < 65; ++i)
     many["properties"][fmt::format("p{}", i)] = json::object();
   EXPECT_NE(CompileError(many).find("at most 64"), std::string::npos);
+  json deep = {{"type", "integer"}};
+  for (int i = 0; i < 100; ++i)
+    deep = {{"type", "array"}, {"items", deep}};
+  EXPECT_NE(CompileError(deep).find("nested more than 64 deep"), std::string::npos);
+  // Keywords of the wrong JSON type inside anyOf branches are refused, not thrown.
+  EXPECT_NE(error(R"({"type":"object","required":["a"],"properties":{"a":{}},
+                      "anyOf":[{"required":"a"}]})")
+                .find("malformed schema"),
+            std::string::npos);
 }
 
 TEST_F(JsonGrammarTest, LongEnumsSplitAcrossLiteralNodes) {

@@ -5,12 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "tandem/engine/context.h"
 #include "tandem/engine/gguf_reader.h"
 #include "tandem/engine/sampler.h"
 #include "tandem/engine/synthetic_model.h"
 #include "tandem/tools/tools.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::engine {
 namespace {
@@ -184,6 +186,17 @@ TEST(JsonSchemaConstraintTest, BadSchemaIsRefusedWithKeywordAndPath) {
       << c.error().message();
 }
 
+// Every tool this project ships can be called through the local engine's constraint.
+TEST(JsonSchemaConstraintTest, EveryBuiltinToolSchemaCompiles) {
+  tools::Registry registry;
+  ASSERT_TRUE(tools::RegisterBuiltinTools(registry, tools::ToolsConfig{}));
+  ASSERT_FALSE(registry.List().empty());
+  for (const tools::Tool* tool : registry.List()) {
+    Result<std::unique_ptr<JsonGrammar>> grammar = JsonGrammar::Compile(tool->schema(), {});
+    EXPECT_TRUE(grammar) << tool->name() << ": " << grammar.error().message();
+  }
+}
+
 // Random logits, constrained: whatever the model wants, the text is valid.
 TEST(ConstrainedSamplerTest, RefusedTokenIsReplacedByAnAllowedOne) {
   REQUIRE_VOCAB("llama-spm");
@@ -200,8 +213,36 @@ TEST(ConstrainedSamplerTest, RefusedTokenIsReplacedByAnAllowedOne) {
     ASSERT_NE(token, Sampler::kNoToken);
     EXPECT_TRUE(c->Allows(token));
     std::string bytes(Trie("llama-spm")->Bytes(token));
-    EXPECT_TRUE(bytes[0] == '-' || std::isdigit(static_cast<unsigned char>(bytes[0]))) << bytes;
+    // Blanks, then an optional minus sign and digits.
+    size_t start = bytes.find_first_not_of(" \t\n\r");
+    if (start != std::string::npos && bytes[start] == '-') ++start;
+    for (size_t i = start; i < bytes.size(); ++i)
+      EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(bytes[i]))) << bytes;
   }
+}
+
+TEST(ConstrainedSamplerTest, SameSeedSameConstrainedText) {
+  REQUIRE_VOCAB("gpt-2");
+  std::shared_ptr<const TokenTrie> trie = Trie("gpt-2");
+  auto run = [&](uint64_t seed) {
+    std::unique_ptr<JsonSchemaConstraint> c = Constraint(kWeatherSchema, "gpt-2");
+    Sampler sampler({.temperature = 1.0f, .top_k = 50, .top_p = 1.0f, .min_p = 0.0f, .seed = seed});
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> logits(static_cast<size_t>(trie->n_tokens()));
+    for (int i = 0; i < 40 && !c->IsComplete(); ++i) {
+      for (float& v : logits)
+        v = normal(rng);
+      TokenId token = sampler.Sample(logits, {}, c.get());
+      if (token == Sampler::kNoToken) break;
+      c->Accept(token);
+    }
+    return c->text();
+  };
+  std::string first = run(3);
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(run(3), first);
+  EXPECT_NE(run(4), first);
 }
 
 TEST(ConstrainedSamplerTest, NoAllowedTokenGivesNoToken) {

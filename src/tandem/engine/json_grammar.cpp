@@ -592,6 +592,14 @@ void JsonGrammar::Feed(JsonStack stack, uint8_t byte, std::vector<JsonStack>& ou
   JsonFrame& f = stack.back();
   if (f.node < 0) {
     if (f.phase != kRootValue) return;
+    // Leading blanks are allowed (SentencePiece models like to start with "▁{"); trailing ones
+    // are not, since generation ends as soon as the value is complete.
+    if (IsWhitespace(byte)) {
+      if (f.ws >= options_.max_whitespace) return;
+      ++f.ws;
+      out.push_back(std::move(stack));
+      return;
+    }
     f.phase = kRootDone;
     PushValue(std::move(stack), root_, byte, out);
     return;
@@ -649,6 +657,19 @@ void JsonGrammar::Advance(const JsonState& in, uint8_t byte, JsonState& out) con
       ++i;
     }
   }
+}
+
+JsonGrammar::InPlace JsonGrammar::TryAdvanceInPlace(JsonState& state, uint8_t byte,
+                                                    JsonFrame& saved) const {
+  if (state.stacks.size() != 1 || state.stacks[0].back().node < 0) return InPlace::kUnhandled;
+  JsonFrame& top = state.stacks[0].back();
+  JsonFrame next = top;
+  Step step = StepFrame(nodes_, options_.max_whitespace, next, byte);
+  if (step.action == Action::kReject) return InPlace::kRejected;
+  if (step.action != Action::kKeep) return InPlace::kUnhandled;
+  saved = top;
+  top = next;
+  return InPlace::kApplied;
 }
 
 bool JsonGrammar::IsComplete(const JsonState& state) const {

@@ -28,7 +28,8 @@ namespace tandem::engine {
 struct JsonGrammarOptions {
   // Whitespace bytes allowed in one gap between the tokens of the JSON text (pretty-printed
   // output needs a newline plus indentation); bounding it stops a model from emitting blanks
-  // forever. 0 allows compact JSON only. No whitespace is allowed before or after the value.
+  // forever. 0 allows compact JSON only. The same bound applies before the value; none is
+  // allowed after it.
   int max_whitespace = 24;
   // Deepest nesting of arrays and objects; matters for recursive schemas ($ref cycles, schemas
   // without a type, which allow any JSON value).
@@ -89,6 +90,12 @@ class JsonGrammar {
   JsonState Start() const;
   // The states after `byte`; `out` is overwritten (its storage reused). Empty when rejected.
   void Advance(const JsonState& in, uint8_t byte, JsonState& out) const;
+  // For walks over many continuations (the vocabulary trie): applies `byte` to a one-stack state
+  // in place when the top frame takes it without opening or closing a value. kRejected: the byte
+  // is refused, state untouched. kApplied: done; `saved` holds the previous top frame, which the
+  // caller puts back to undo. kUnhandled: state untouched, use Advance.
+  enum class InPlace { kRejected, kApplied, kUnhandled };
+  InPlace TryAdvanceInPlace(JsonState& state, uint8_t byte, JsonFrame& saved) const;
   // True when the text so far is a complete valid JSON value.
   bool IsComplete(const JsonState& state) const;
 

@@ -99,6 +99,7 @@ class SchemaCompiler {
     return static_cast<int32_t>(nodes_.size() - 1);
   }
   int32_t AnyNode();
+  Result<int32_t> CompileSchema(const json& schema, const std::string& path);
   Result<const json*> Resolve(const json& ref, const std::string& path);
   Result<int32_t> CompileRef(const json& ref, const std::string& path);
   Result<int32_t> CompileAlternatives(const json& schema, const std::string& keyword,
@@ -115,6 +116,7 @@ class SchemaCompiler {
   std::vector<Node>& nodes_;
   std::map<std::string, int32_t> refs_;
   int32_t any_ = -1;
+  int depth_ = 0;  // schemas being compiled, one inside the other
 };
 
 Result<uint32_t> ReadCount(const json& schema, const char* keyword, const std::string& path) {
@@ -201,6 +203,18 @@ Result<int32_t> SchemaCompiler::CompileRef(const json& ref, const std::string& p
 }
 
 Result<int32_t> SchemaCompiler::Compile(const json& schema, const std::string& path) {
+  constexpr int kMaxSchemaDepth = 64;
+  if (depth_ >= kMaxSchemaDepth) {
+    return MakeError(ErrorCode::kInvalidArgument, "schema at {} is nested more than {} deep", path,
+                     kMaxSchemaDepth);
+  }
+  ++depth_;
+  Result<int32_t> node = CompileSchema(schema, path);
+  --depth_;
+  return node;
+}
+
+Result<int32_t> SchemaCompiler::CompileSchema(const json& schema, const std::string& path) {
   if (schema.is_boolean()) {
     if (schema.get<bool>()) return AnyNode();
     return MakeError(ErrorCode::kInvalidArgument, "schema 'false' at {} allows no value", path);
@@ -552,10 +566,15 @@ Status SchemaCompiler::Flatten() {
 Result<int32_t> CompileJsonSchema(const nlohmann::json& schema,
                                   std::vector<JsonGrammar::Node>& nodes) {
   SchemaCompiler compiler(schema, nodes);
-  Result<int32_t> root = compiler.Compile(schema, "#");
-  if (!root) return root;
-  if (Status s = compiler.Flatten(); !s) return std::unexpected(std::move(s).error());
-  return root;
+  try {
+    Result<int32_t> root = compiler.Compile(schema, "#");
+    if (!root) return root;
+    if (Status s = compiler.Flatten(); !s) return std::unexpected(std::move(s).error());
+    return root;
+  } catch (const json::exception& e) {
+    // A keyword of the wrong JSON type somewhere the compiler trusted its shape.
+    return MakeError(ErrorCode::kInvalidArgument, "malformed schema: {}", e.what());
+  }
 }
 
 }  // namespace tandem::engine

@@ -36,10 +36,23 @@ bool JsonSchemaConstraint::IsComplete() const {
   return matcher_.IsComplete();
 }
 
+// walk_states_[depth] is the state after the bytes leading to `node`. A byte the top frame takes
+// in place is applied to that same state and undone after the subtree (no copy); anything else
+// advances into walk_states_[depth + 1].
 void JsonSchemaConstraint::Walk(const TokenTrie::Node& node, size_t depth) const {
-  const JsonState& state = walk_states_[depth];
-  JsonState& next = walk_states_[depth + 1];
+  JsonState& state = walk_states_[depth];
   for (const TokenTrie::Node& child : trie_->Children(node)) {
+    JsonFrame saved;
+    JsonGrammar::InPlace in_place = grammar_->TryAdvanceInPlace(state, child.byte, saved);
+    if (in_place == JsonGrammar::InPlace::kRejected) continue;
+    if (in_place == JsonGrammar::InPlace::kApplied) {
+      for (TokenId id : trie_->Tokens(child))
+        allowed_[static_cast<size_t>(id)] = 1;
+      if (child.n_children > 0) Walk(child, depth);
+      state.stacks[0].back() = saved;
+      continue;
+    }
+    JsonState& next = walk_states_[depth + 1];
     grammar_->Advance(state, child.byte, next);
     if (next.stacks.empty()) continue;
     for (TokenId id : trie_->Tokens(child))
