@@ -166,15 +166,19 @@ TEST_F(TaskApiTest, CancelStopsARunningTaskAndResumeFinishesIt) {
   EXPECT_EQ(Post("/api/tasks/" + id + "/resume", alice_, json::object()).status, 409);
 }
 
-// Writes a new file on every call: the task makes progress until it is stopped.
+// Writes a new file on every call (slowly, so the task is mid-run when the server stops) until
+// told to finish.
 class ShutdownTest : public ServerTest {
  protected:
   ShutdownTest()
       : ServerTest([this](int call) -> json {
           if (finish_) return ModelEndpoint::ToolCall("finish", {{"summary", "done"}});
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
           return ModelEndpoint::ToolCall(
               "write_file", {{"path", "part" + std::to_string(call) + ".txt"}, {"content", "x"}});
-        }) {}
+        }) {
+    options_.max_steps = 100000;
+  }
   std::atomic<bool> finish_{false};
 };
 

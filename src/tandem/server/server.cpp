@@ -204,6 +204,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   });
   AddPlumbingRoutes();
   AddTaskRoutes();
+  AddAgentProtocolRoutes();
 }
 
 std::optional<Principal> Server::Impl::Authenticate(const httplib::Request& req,

@@ -42,7 +42,8 @@ class Server::Impl {
                                         Access access);
 
   void AddPlumbingRoutes();
-  void AddTaskRoutes();  // task_api.cpp
+  void AddTaskRoutes();           // task_api.cpp
+  void AddAgentProtocolRoutes();  // agent_protocol.cpp
 
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -53,6 +54,27 @@ class Server::Impl {
   void StreamEvents(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void ListArtifacts(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void DownloadArtifact(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // Sends the recorded artifact `path` of `task` (only inside its workspace).
+  void SendArtifact(httplib::Response& res, const store::TaskRecord& task, const std::string& path);
+  // Starts a new task for `who` from a JSON body {goal, budget, max_steps, workspace, shared}:
+  // the created task, or an error for the response.
+  Result<store::TaskRecord> StartTask(const nlohmann::json& body, const Principal& who);
+
+  // Marks a stopped or interrupted task pending again and queues it. Fails with
+  // kFailedPrecondition when it finished or is already queued or running.
+  Status Requeue(store::TaskRecord task, const agent::RunOptions& options);
+
+  // Agent Protocol v1 handlers (agent_protocol.cpp).
+  void ApCreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListTasks(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApGetTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListSteps(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApGetStep(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApCreateStep(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListArtifacts(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApDownloadArtifact(const httplib::Request& req, httplib::Response& res,
+                          const Principal& who);
+
   // The task named by the first path capture when `who` may see it; otherwise fills a 404
   // (also for tasks that exist but are hidden: their existence is not disclosed).
   std::optional<store::TaskRecord> VisibleTask(const httplib::Request& req, httplib::Response& res,

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tandem/core/id.h"
@@ -107,30 +108,28 @@ std::optional<store::TaskRecord> Server::Impl::VisibleTask(const httplib::Reques
   return std::move(**task);
 }
 
-void Server::Impl::CreateTask(const httplib::Request& req, httplib::Response& res,
-                              const Principal& who) {
-  json body = json::parse(req.body, nullptr, false);
+Result<store::TaskRecord> Server::Impl::StartTask(const json& body, const Principal& who) {
   if (!body.is_object() || !body.contains("goal") || !body["goal"].is_string()) {
-    return SendError(res, 400, "invalid_argument", "send a JSON object with a \"goal\" string");
+    return MakeError(ErrorCode::kInvalidArgument, "send a JSON object with a \"goal\" string");
   }
   agent::RunOptions options{.max_steps = options_.max_steps};
   if (body.contains("max_steps")) {
     if (!body["max_steps"].is_number_integer() || body["max_steps"].get<int64_t>() < 1 ||
         body["max_steps"].get<int64_t>() > 100000) {
-      return SendError(res, 400, "invalid_argument", "max_steps must be an integer in [1, 100000]");
+      return MakeError(ErrorCode::kInvalidArgument, "max_steps must be an integer in [1, 100000]");
     }
     options.max_steps = body["max_steps"].get<int>();
   }
   Result<agent::Budget> budget = ParseBudget(body.value("budget", json()));
-  if (!budget) return SendError(res, budget.error());
+  if (!budget) return std::unexpected(budget.error());
   options.budget = *budget;
   json shared = body.value("shared", json(false));
-  if (!shared.is_boolean()) return SendError(res, 400, "invalid_argument", "shared must be a bool");
+  if (!shared.is_boolean()) return MakeError(ErrorCode::kInvalidArgument, "shared must be a bool");
   std::string task_id = NewId();
   std::string workspace_name = task_id;
   if (body.contains("workspace")) {
     if (!body["workspace"].is_string() || !IsSafeName(body["workspace"].get<std::string>())) {
-      return SendError(res, 400, "invalid_argument",
+      return MakeError(ErrorCode::kInvalidArgument,
                        "workspace must be a plain name (letters, digits, - _ .); it lives under "
                        "TANDEM_HOME/workspaces");
     }
@@ -141,16 +140,24 @@ void Server::Impl::CreateTask(const httplib::Request& req, httplib::Response& re
   Result<store::TaskRecord> task =
       creator.Create(body["goal"].get<std::string>(), deps_.home / "workspaces" / workspace_name,
                      options, task_id);
-  if (!task) return SendError(res, task.error());
+  if (!task) return std::unexpected(task.error());
   Status access = deps_.store->SetTaskAccess(
       {.task_id = task->id, .owner = who.user, .shared = shared.get<bool>()});
-  if (!access) return SendError(res, access.error());
+  if (!access) return std::unexpected(access.error());
   if (Status queued = runner_.Enqueue(task->id, options); !queued) {
-    return SendError(res, queued.error());
+    return std::unexpected(queued.error());
   }
+  return task;
+}
+
+void Server::Impl::CreateTask(const httplib::Request& req, httplib::Response& res,
+                              const Principal& who) {
+  json body = json::parse(req.body, nullptr, false);
+  Result<store::TaskRecord> task = StartTask(body, who);
+  if (!task) return SendError(res, task.error());
   ordered_json out = store::TaskJson(*task);
   out["owner"] = who.user;
-  out["shared"] = shared.get<bool>();
+  out["shared"] = body.value("shared", false);
   SendJson(res, 201, out);
 }
 
@@ -210,10 +217,23 @@ void Server::Impl::ResumeTask(const httplib::Request& req, httplib::Response& re
     }
     options.budget.usd = options.budget.usd.value_or(0) + body["add_budget_usd"].get<double>();
   }
-  if (Status queued = runner_.Enqueue(task->id, options); !queued) {
-    return SendError(res, queued.error());
-  }
+  if (Status queued = Requeue(*task, options); !queued) return SendError(res, queued.error());
   SendJson(res, 202, {{"id", task->id}, {"resuming", true}});
+}
+
+Status Server::Impl::Requeue(store::TaskRecord task, const agent::RunOptions& options) {
+  if (task.status == store::TaskStatus::kSucceeded) {
+    return MakeError(ErrorCode::kFailedPrecondition, "task {} already finished", task.id);
+  }
+  if (runner_.IsActive(task.id)) {
+    return MakeError(ErrorCode::kFailedPrecondition, "task {} is already running", task.id);
+  }
+  // Pending until a worker picks it up, so clients polling the status see it queued.
+  task.status = store::TaskStatus::kPending;
+  task.stop_reason = "queued to resume";
+  task.updated_at_ms = ToUnixMillis(SystemClock().Now());
+  if (Status saved = deps_.store->UpdateTask(task); !saved) return saved;
+  return runner_.Enqueue(task.id, options);
 }
 
 void Server::Impl::StreamEvents(const httplib::Request& req, httplib::Response& res,
@@ -283,8 +303,12 @@ void Server::Impl::DownloadArtifact(const httplib::Request& req, httplib::Respon
                                     const Principal& who) {
   std::optional<store::TaskRecord> task = VisibleTask(req, res, who);
   if (!task) return;
-  std::string path = req.matches[2];
-  Result<std::vector<store::ArtifactRecord>> artifacts = deps_.store->ListArtifacts(task->id);
+  SendArtifact(res, *task, req.matches[2]);
+}
+
+void Server::Impl::SendArtifact(httplib::Response& res, const store::TaskRecord& task,
+                                const std::string& path) {
+  Result<std::vector<store::ArtifactRecord>> artifacts = deps_.store->ListArtifacts(task.id);
   if (!artifacts) return SendError(res, artifacts.error());
   bool recorded = std::any_of(artifacts->begin(), artifacts->end(),
                               [&](const store::ArtifactRecord& a) { return a.path == path; });
@@ -292,7 +316,7 @@ void Server::Impl::DownloadArtifact(const httplib::Request& req, httplib::Respon
   // Only recorded paths are served, and only if they still resolve inside the workspace
   // (a symlink planted later cannot point the download elsewhere).
   std::error_code ec;
-  std::filesystem::path root = std::filesystem::canonical(task->workspace, ec);
+  std::filesystem::path root = std::filesystem::canonical(task.workspace, ec);
   std::filesystem::path file =
       ec ? std::filesystem::path() : std::filesystem::canonical(root / path, ec);
   auto [root_end, file_it] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());

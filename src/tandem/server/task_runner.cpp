@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace tandem::server {
 
 // Forwards each persisted event to the runner so SSE watchers wake up.
@@ -75,7 +77,9 @@ bool TaskRunner::WaitForEvents(const std::string& task_id, int64_t after_id,
   event_cv_.wait_for(lock, timeout, [&] {
     if (stopping_) return true;
     auto it = last_event_.find(task_id);
-    bool active = running_.contains(task_id);
+    bool active = running_.contains(task_id) ||
+                  std::any_of(queue_.begin(), queue_.end(),
+                              [&](const Job& job) { return job.task_id == task_id; });
     return !active || (it != last_event_.end() && it->second > after_id);
   });
   return !stopping_;

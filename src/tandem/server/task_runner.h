@@ -2,6 +2,7 @@
 // path as `tandem run`), and tells SSE watchers when a task has new events.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
