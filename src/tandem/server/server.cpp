@@ -258,6 +258,7 @@ void Server::Impl::Route(const std::string& method, const std::string& pattern,
       user = who->user;
       handler(req, res, *who);
     }
+    if (res.status == -1) res.status = 200;  // httplib's default, made visible to the log.
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.ObserveRequest(method, name, res.status, seconds);
