@@ -16,6 +16,9 @@ std::string ToHex(const unsigned char* data, size_t size) {
   return hex;
 }
 
+// Sign-in failure counters kept at most (per user name).
+constexpr size_t kMaxTrackedNames = 10000;
+
 bool EnsureSodium() {
   static const bool ready = sodium_init() >= 0;
   return ready;
@@ -136,6 +139,11 @@ Result<LoginResult> Authenticator::Login(std::string_view user, std::string_view
   if (!ok) {
     {
       std::lock_guard lock(mu_);
+      if (failures_.size() >= kMaxTrackedNames) {
+        // Guessing many names must not grow memory without bound: forget unlocked counts.
+        std::erase_if(failures_,
+                      [now](const auto& item) { return item.second.locked_until_ms <= now; });
+      }
       Failures& failures = failures_[std::string(user)];
       if (++failures.count >= options_.max_failed_logins) {
         failures.locked_until_ms = now + options_.lockout_ms;
