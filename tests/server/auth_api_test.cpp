@@ -127,6 +127,8 @@ TEST_F(AuthApiTest, MetricsReportTasksModelCallsRoutingAndLatency) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("tandem_tasks{status=\"succeeded\"} 1\n"));
   EXPECT_THAT(metrics.body, HasSubstr("tandem_steps{status=\"done\"} 2\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("tandem_server_tasks_running 0\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("tandem_logins_total{result=\"failed\"} 0\n"));
   EXPECT_THAT(
       metrics.body,
       HasSubstr("tandem_model_calls_total{zone=\"cloud\",provider=\"cloud\",outcome=\"ok\"} 2\n"));

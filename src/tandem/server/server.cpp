@@ -294,6 +294,8 @@ void Server::Impl::AddPlumbingRoutes() {
         [this](const httplib::Request&, httplib::Response& res, const Principal&) {
           Result<store::StoreTotals> totals = deps_.store->Totals();
           if (!totals) return SendError(res, totals.error());
+          auto [running, queued] = runner_.Counts();
+          metrics_.SetTasksRunning(running, queued);
           res.set_content(metrics_.Render(*totals), "text/plain; version=0.0.4");
         });
   Route("POST", "/api/login", "/api/login", Access::kPublic,

@@ -71,6 +71,11 @@ bool TaskRunner::IsActive(const std::string& task_id) {
                      [&](const Job& job) { return job.task_id == task_id; });
 }
 
+std::pair<int, int> TaskRunner::Counts() {
+  std::lock_guard lock(mu_);
+  return {static_cast<int>(running_.size()), static_cast<int>(queue_.size())};
+}
+
 bool TaskRunner::WaitForEvents(const std::string& task_id, int64_t after_id,
                                std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);

@@ -39,6 +39,8 @@ class TaskRunner {
   // Returns false when the task is neither queued nor running here.
   bool Cancel(const std::string& task_id);
   bool IsActive(const std::string& task_id);
+  // Tasks running now and tasks waiting for a worker.
+  std::pair<int, int> Counts();
 
   // Blocks until the task has events after `after_id`, it is no longer active, `timeout`
   // passes, or the runner shuts down. Returns false only after shutdown.
