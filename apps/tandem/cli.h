@@ -7,9 +7,13 @@
 #include <optional>
 #include <string>
 
+#include "tandem/agent/agent.h"
 #include "tandem/core/config.h"
 #include "tandem/core/error.h"
+#include "tandem/router/gateway.h"
 #include "tandem/store/task_store.h"
+#include "tandem/tools/tools.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::cli {
 
@@ -52,6 +56,23 @@ int ReportError(const Error& error, int code);
 // The exit code that fits an error's kind (policy refusals 4, configuration 3, otherwise 1).
 int ExitCodeFor(const Error& error);
 
+// Everything a run needs, opened from the configuration. Declaration order is destruction
+// order in reverse: the gateway and access objects go before the store they write to.
+struct Runtime {
+  Config config;
+  std::unique_ptr<store::TaskStore> store;
+  llm::PriceCatalog prices;
+  std::unique_ptr<agent::StoreAuditSink> audit;
+  std::unique_ptr<router::Gateway> gateway;
+  std::unique_ptr<agent::ModelAccess> models;
+  tools::ToolsConfig tools_config;
+  tools::Registry registry;
+};
+
+// Opens the store, gateway, model access and built-in tools from `config` (cmd_run.cpp); shared by
+// `run`, `resume` and `serve`. Configuration problems come back as kFailedPrecondition.
+Result<std::unique_ptr<Runtime>> OpenRuntime(Config config);
+
 // Each cmd_*.cpp registers its subcommand(s) on the root app.
 void AddConfigCommands(CLI::App& app, CommandState& state);
 void AddRunCommands(CLI::App& app, CommandState& state);
@@ -62,5 +83,7 @@ void AddRouteCommands(CLI::App& app, CommandState& state);
 void AddToolCommands(CLI::App& app, CommandState& state);
 void AddModelCommands(CLI::App& app, CommandState& state);
 void AddMemoryCommands(CLI::App& app, CommandState& state);
+void AddServeCommands(CLI::App& app, CommandState& state);
+void AddUserCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

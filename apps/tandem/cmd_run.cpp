@@ -48,23 +48,12 @@ class JsonlEvents final : public agent::EventSink {
   }
 };
 
-// Everything a run needs, opened from the configuration. Declaration order is destruction
-// order in reverse: the gateway and access objects go before the store they write to.
-struct Runtime {
-  Config config;
-  std::unique_ptr<store::TaskStore> store;
-  llm::PriceCatalog prices;
-  std::unique_ptr<agent::StoreAuditSink> audit;
-  std::unique_ptr<router::Gateway> gateway;
-  std::unique_ptr<agent::ModelAccess> models;
-  tools::ToolsConfig tools_config;
-  tools::Registry registry;
-};
-
 // Configuration problems (no model, missing key, bad catalog or routing) exit with code 3.
 Error AsConfigError(const Error& error) {
   return Error(ErrorCode::kFailedPrecondition, error.message());
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   auto runtime = std::make_unique<Runtime>();
@@ -110,6 +99,8 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   }
   return runtime;
 }
+
+namespace {
 
 int ExitCodeForOutcome(const agent::TaskOutcome& outcome) {
   if (outcome.status == store::TaskStatus::kSucceeded) return kExitOk;

@@ -4,50 +4,20 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "tandem/store/task_json.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem::cli {
 namespace {
 
 using nlohmann::ordered_json;
+using store::TaskJson;
 
 struct TasksFlags {
   bool json = false;
   std::string task_id;
   int limit = 50;
 };
-
-ordered_json TaskJson(const store::TaskRecord& task) {
-  return {{"id", task.id},
-          {"parent_id", task.parent_id},
-          {"goal", task.goal},
-          {"status", store::TaskStatusName(task.status)},
-          {"stop_reason", task.stop_reason},
-          {"workspace", task.workspace},
-          {"taint", task.taint},
-          {"created_at_ms", task.created_at_ms},
-          {"updated_at_ms", task.updated_at_ms}};
-}
-
-ordered_json StepJson(const store::StepRecord& step) {
-  ordered_json arguments = ordered_json::parse(step.tool_arguments, nullptr, false);
-  if (arguments.is_discarded()) arguments = step.tool_arguments;
-  ordered_json approval = ordered_json::parse(step.approval, nullptr, false);
-  if (approval.is_discarded()) approval = nullptr;  // Empty: the call needed no approval.
-  return {{"seq", step.seq},
-          {"status", store::StepStatusName(step.status)},
-          {"thoughts", step.thoughts},
-          {"tool_call",
-           {{"id", step.tool_call_id}, {"name", step.tool_name}, {"arguments", arguments}}},
-          {"result", step.result},
-          {"is_error", step.result_is_error},
-          {"prompt_tokens", step.prompt_tokens},
-          {"completion_tokens", step.completion_tokens},
-          {"cost_usd", step.cost_usd},
-          {"provider", step.provider},
-          {"zone", step.zone},
-          {"approval", approval}};
-}
 
 std::string Dump(const ordered_json& value) {
   return value.dump(2, ' ', false, ordered_json::error_handler_t::replace);
@@ -86,41 +56,14 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
   if (!task) return;
   auto steps = store->ListSteps(flags.task_id);
   auto artifacts = store->ListArtifacts(flags.task_id);
-  auto ledger = store->ListLedger({.task_id = flags.task_id});
-  if (!steps || !artifacts || !ledger) {
+  Result<ordered_json> out = store::TaskDetailJson(*store, flags.task_id);
+  if (!steps || !artifacts || !out) {
     state.exit_code = ReportError(Error(ErrorCode::kInternal, "reading the task's records failed"),
                                   kExitTaskFailed);
     return;
   }
-  ordered_json out = TaskJson(*task);
-  out["steps"] = ordered_json::array();
-  for (const store::StepRecord& step : *steps)
-    out["steps"].push_back(StepJson(step));
-  out["artifacts"] = ordered_json::array();
-  for (const store::ArtifactRecord& artifact : *artifacts) {
-    out["artifacts"].push_back({{"path", artifact.path},
-                                {"size_bytes", artifact.size_bytes},
-                                {"step", artifact.step_seq}});
-  }
-  int64_t prompt = 0, completion = 0;
-  double cost = 0;
-  bool cost_known = true;
-  for (const store::LedgerRow& row : *ledger) {
-    prompt += row.prompt_tokens;
-    completion += row.completion_tokens;
-    if (row.cost_usd) {
-      cost += *row.cost_usd;
-    } else {
-      cost_known = false;
-    }
-  }
-  out["totals"] = {{"model_calls", ledger->size()},
-                   {"prompt_tokens", prompt},
-                   {"completion_tokens", completion},
-                   {"cost_usd", cost},
-                   {"cost_complete", cost_known}};
   if (flags.json) {
-    fmt::print("{}\n", Dump(out));
+    fmt::print("{}\n", Dump(*out));
     return;
   }
   fmt::print("task {}  {}\ngoal: {}\nworkspace: {}\n", task->id,
@@ -138,8 +81,11 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
   for (const store::ArtifactRecord& artifact : *artifacts) {
     fmt::print("artifact: {} ({} bytes)\n", artifact.path, artifact.size_bytes);
   }
-  fmt::print("model calls: {}, tokens: {} in / {} out, cost: ${:.6f}{}\n", ledger->size(), prompt,
-             completion, cost, cost_known ? "" : " (some models unpriced)");
+  const ordered_json& totals = (*out)["totals"];
+  fmt::print("model calls: {}, tokens: {} in / {} out, cost: ${:.6f}{}\n",
+             totals["model_calls"].get<int64_t>(), totals["prompt_tokens"].get<int64_t>(),
+             totals["completion_tokens"].get<int64_t>(), totals["cost_usd"].get<double>(),
+             totals["cost_complete"].get<bool>() ? "" : " (some models unpriced)");
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   AddToolCommands(app, state);
   AddModelCommands(app, state);
   AddMemoryCommands(app, state);
+  AddServeCommands(app, state);
+  AddUserCommands(app, state);
 
   try {
     app.parse(argc, argv);

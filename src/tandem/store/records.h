@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tandem::store {
 
@@ -105,6 +106,55 @@ struct LedgerRow {
   int64_t latency_ms = 0;
   std::string outcome;  // "ok" or the error code name.
   int64_t created_at_ms = 0;
+};
+
+}  // namespace tandem::store
+
+namespace tandem::store {
+
+// A person who may use the server. Roles: "admin", "member", "viewer".
+struct UserRecord {
+  std::string name;
+  std::string role;
+  std::string password_hash;  // Argon2id string (libsodium crypto_pwhash_str format).
+  int64_t created_at_ms = 0;
+};
+
+// An API token; only its hash is kept, the token itself is shown once.
+struct ApiTokenRecord {
+  std::string token_hash;  // Hex BLAKE2b of the token.
+  std::string user_name;
+  int64_t created_at_ms = 0;
+};
+
+// A browser session (cookie); only the hash of the cookie value is kept.
+struct SessionRecord {
+  std::string token_hash;  // Hex BLAKE2b of the cookie value.
+  std::string user_name;
+  std::string csrf_token;  // Required in X-CSRF-Token on state-changing requests.
+  int64_t expires_at_ms = 0;
+  int64_t created_at_ms = 0;
+};
+
+// Who may see a task started through the server. Tasks without a row (started by the CLI) are
+// visible to admins only.
+struct TaskAccess {
+  std::string task_id;
+  std::string owner;    // User name.
+  bool shared = false;  // True: every member and viewer sees it; false: its owner and admins.
+};
+
+// Totals for monitoring (Prometheus /metrics).
+struct StoreTotals {
+  struct Count {
+    std::vector<std::string> labels;
+    int64_t count = 0;
+    double sum = 0;  // Cost in USD for model calls; 0 elsewhere.
+  };
+  std::vector<Count> tasks_by_status;  // labels: status
+  std::vector<Count> steps_by_status;  // labels: status
+  std::vector<Count> model_calls;      // labels: zone, provider, outcome; sum: cost USD
+  std::vector<Count> route_decisions;  // labels: route, reason
 };
 
 }  // namespace tandem::store

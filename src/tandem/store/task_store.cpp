@@ -12,7 +12,7 @@ namespace {
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 3> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -92,6 +92,32 @@ CREATE INDEX ledger_by_task ON ledger(task_id);
 )sql",
                                                          R"sql(
 ALTER TABLE steps ADD COLUMN approval TEXT NOT NULL DEFAULT '';
+)sql",
+                                                         // 3: server users, tokens, sessions.
+                                                         R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL REFERENCES users(name),
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL REFERENCES users(name),
+  csrf_token TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE task_access (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+  owner TEXT NOT NULL,
+  shared INTEGER NOT NULL DEFAULT 0
+);
 )sql"};
 
 // Runs `prepared` after `bind`, collecting each row with `read`.

@@ -62,6 +62,25 @@ class TaskStore {
   Result<int64_t> AppendLedger(const LedgerRow& row);
   Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});
 
+  // Users, API tokens, sessions and task visibility for the server (task_store_auth.cpp).
+  // CreateUser fails with kAlreadyExists for a taken name.
+  Status CreateUser(const UserRecord& user);
+  Result<std::optional<UserRecord>> GetUser(std::string_view name);
+  Result<std::vector<UserRecord>> ListUsers();
+  Status SaveApiToken(const ApiTokenRecord& token);
+  // The token's row, if a token with this hash exists.
+  Result<std::optional<ApiTokenRecord>> FindApiToken(std::string_view token_hash);
+  Status SaveSession(const SessionRecord& session);
+  // The session with this hash, if it exists (expired ones too: the caller checks).
+  Result<std::optional<SessionRecord>> FindSession(std::string_view token_hash);
+  Status DeleteSession(std::string_view token_hash);
+  Status SetTaskAccess(const TaskAccess& access);
+  // nullopt for tasks created outside the server.
+  Result<std::optional<TaskAccess>> GetTaskAccess(std::string_view task_id);
+
+  // Counts of tasks, steps, model calls and routing decisions.
+  Result<StoreTotals> Totals();
+
  private:
   explicit TaskStore(sqlite3* db);
   Status Migrate();

@@ -1,0 +1,103 @@
+// Private to the server module: the state behind Server and the helpers its handlers share.
+// server.cpp holds plumbing (routing, auth, health, metrics, sign-in); task_api.cpp the tasks.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tandem/server/metrics.h"
+#include "tandem/server/server.h"
+
+namespace tandem::server {
+
+// Who may call a route.
+enum class Access {
+  kPublic,  // Health only.
+  kViewer,  // Any signed-in user.
+  kMember,  // Members and admins: start, cancel, resume.
+  kAdmin,
+};
+
+class Server::Impl {
+ public:
+  using Handler =
+      std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
+
+  Impl(ServerDeps deps, ServerOptions options);
+  Status Start();
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  // Registers `handler` for `method` and `pattern` (a regex), wrapped with authentication,
+  // the role check, CSRF, the access log and the latency histogram. `name` labels metrics.
+  void Route(const std::string& method, const std::string& pattern, const std::string& name,
+             Access access, Handler handler);
+  // The principal of a request, or a filled-in error response.
+  std::optional<Principal> Authenticate(const httplib::Request& req, httplib::Response& res,
+                                        Access access);
+
+  void AddPlumbingRoutes();
+  void AddTaskRoutes();           // task_api.cpp
+  void AddAgentProtocolRoutes();  // agent_protocol.cpp
+
+  // Task handlers (task_api.cpp).
+  void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ListTasks(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ShowTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void CancelTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ResumeTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void StreamEvents(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ListArtifacts(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void DownloadArtifact(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // Sends the recorded artifact `path` of `task` (only inside its workspace).
+  void SendArtifact(httplib::Response& res, const store::TaskRecord& task, const std::string& path);
+  // Starts a new task for `who` from a JSON body {goal, budget, max_steps, workspace, shared}:
+  // the created task, or an error for the response.
+  Result<store::TaskRecord> StartTask(const nlohmann::json& body, const Principal& who);
+
+  // Marks a stopped or interrupted task pending again and queues it. Fails with
+  // kFailedPrecondition when it finished or is already queued or running.
+  Status Requeue(store::TaskRecord task, const agent::RunOptions& options);
+
+  // Agent Protocol v1 handlers (agent_protocol.cpp).
+  void ApCreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListTasks(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApGetTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListSteps(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApGetStep(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApCreateStep(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApListArtifacts(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ApDownloadArtifact(const httplib::Request& req, httplib::Response& res,
+                          const Principal& who);
+
+  // The task named by the first path capture when `who` may see it; otherwise fills a 404
+  // (also for tasks that exist but are hidden: their existence is not disclosed).
+  std::optional<store::TaskRecord> VisibleTask(const httplib::Request& req, httplib::Response& res,
+                                               const Principal& who);
+  bool CanSee(const Principal& who, const std::string& task_id);
+
+  ServerDeps deps_;
+  ServerOptions options_;
+  Authenticator auth_;
+  Metrics metrics_;
+  TaskRunner runner_;
+  httplib::Server http_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  int port_ = 0;
+};
+
+// {"error": {"code": ..., "message": ...}} with `status`.
+void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message);
+// An Error mapped to its HTTP status.
+void SendError(httplib::Response& res, const Error& error);
+void SendJson(httplib::Response& res, int status, const nlohmann::ordered_json& body);
+
+inline constexpr std::string_view kSessionCookie = "tandem_session";
+
+}  // namespace tandem::server
