@@ -259,6 +259,14 @@ constexpr int kCycleScale = 10;
 #else
 constexpr int kCycleScale = 1;
 #endif
+// AddressSanitizer holds freed blocks in a quarantine (up to 256 MB) and never hands them back,
+// so resident memory grows with the allocations made, not with what is live; there its leak
+// checker watches memory instead.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCheckResidentMemory = false;
+#else
+constexpr bool kCheckResidentMemory = true;
+#endif
 
 TEST_F(DurabilityTest, DiskAndMemoryStayBoundedOver100000AddDeleteCycles) {
   // A constant live set of 1,000 records; each call adds the next 100 records and deletes the
@@ -317,7 +325,9 @@ TEST_F(DurabilityTest, DiskAndMemoryStayBoundedOver100000AddDeleteCycles) {
   // Between compactions the tombstone rebuilds, full-text merges and the WAL limit bound growth.
   EXPECT_LE(disk_peak, 3 * disk_reference + (4u << 20)) << "peak " << disk_peak;
   // Memory: the index, its id map and SQLite's cache follow the live set, not the history.
-  EXPECT_LE(rss_end, rss_reference + (4u << 20)) << rss_reference << " -> " << rss_end;
+  if (kCheckResidentMemory) {
+    EXPECT_LE(rss_end, rss_reference + (4u << 20)) << rss_reference << " -> " << rss_end;
+  }
   // The store still answers by meaning and by words.
   auto result = store->Query("c", {.text = document(kLive + kCycles - 1), .n_results = 3});
   ASSERT_TRUE(result) << result.error().message();
