@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <queue>
 #include <random>
 #include <set>
 
@@ -23,6 +25,28 @@ using tandem::memory::MemoryStore;
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU time of the calling thread: the machine running this is shared, so query passes are
+// compared by the CPU they used rather than by wall time.
+double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// Wall and CPU seconds of one pass.
+struct Pass {
+  double wall_s = 0;
+  double cpu_s = 0;
+};
+
+template <typename Body>
+Pass Measure(Body body) {
+  auto wall = Clock::now();
+  double cpu = ThreadCpuSeconds();
+  body();
+  return {.wall_s = Seconds(wall), .cpu_s = ThreadCpuSeconds() - cpu};
 }
 
 struct Data {
@@ -99,16 +123,34 @@ double Recall(const std::vector<std::vector<size_t>>& found,
 constexpr int kM = 16, kEfConstruction = 100, kEfSearch = 64;
 constexpr size_t kK = 10;
 
-struct StoreRun {
-  double build_s = 0, qps = 0, recall = 0;
-  std::vector<std::pair<std::string, double>> filtered;  // name -> mean ms
-  std::vector<std::pair<std::string, double>> filtered_recall;
-  double reopen_s = 0, rebuild_s = 0;
+constexpr int kRounds = 5;  // Interleaved query passes per side; the fastest counts.
+
+// The best (least CPU) of several passes, and the wall time of that pass.
+struct Best {
+  Pass pass{.wall_s = 1e300, .cpu_s = 1e300};
+  void Add(const Pass& p) {
+    if (p.cpu_s < pass.cpu_s) pass = p;
+  }
+};
+
+struct Filtered {
+  std::string label;
+  Best best;
+  double recall = 0;
 };
 
 int Fail(const tandem::Error& error) {
   fmt::print(stderr, "error: {}\n", error.message());
   return 1;
+}
+
+std::vector<size_t> Labels(std::priority_queue<std::pair<float, size_t>> queue) {
+  std::vector<size_t> labels;
+  while (!queue.empty()) {
+    labels.push_back(queue.top().second);
+    queue.pop();
+  }
+  return labels;
 }
 
 }  // namespace
@@ -119,8 +161,8 @@ int main(int argc, char** argv) {
   size_t n_queries = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 500;
   fmt::print(
       "memory benchmark: {} vectors, {} dims, {} queries, M={} ef_construction={} "
-      "ef_search={} k={}, single-threaded\n",
-      n, dim, n_queries, kM, kEfConstruction, kEfSearch, kK);
+      "ef_search={} k={}, single-threaded, {} interleaved passes per side\n",
+      n, dim, n_queries, kM, kEfConstruction, kEfSearch, kK, kRounds);
   Data data = MakeData(n, dim, n_queries);
   auto start = Clock::now();
   auto truth = Exact(data, kK, [](size_t) { return true; });
@@ -129,31 +171,27 @@ int main(int argc, char** argv) {
 
   // Raw hnswlib.
   hnswlib::L2Space space(static_cast<size_t>(dim));
-  start = Clock::now();
   hnswlib::HierarchicalNSW<float> raw(&space, n, kM, kEfConstruction);
-  for (size_t i = 0; i < n; ++i)
-    raw.addPoint(data.points[i].data(), i);
-  double raw_build = Seconds(start);
+  Pass raw_build = Measure([&] {
+    for (size_t i = 0; i < n; ++i)
+      raw.addPoint(data.points[i].data(), i);
+  });
   raw.setEf(kEfSearch);
   std::vector<std::vector<size_t>> raw_found;
-  start = Clock::now();
-  for (const auto& query : data.queries) {
-    auto queue = raw.searchKnn(query.data(), kK);
-    std::vector<size_t> labels;
-    while (!queue.empty()) {
-      labels.push_back(queue.top().second);
-      queue.pop();
-    }
-    raw_found.push_back(std::move(labels));
-  }
-  double raw_qps = static_cast<double>(n_queries) / Seconds(start);
-  double raw_recall = Recall(raw_found, truth);
+  auto raw_pass = [&] {
+    raw_found.clear();
+    for (const auto& query : data.queries)
+      raw_found.push_back(Labels(raw.searchKnn(query.data(), kK)));
+  };
 
   // MemoryStore: SQLite rows + HNSW, with metadata for filters.
   std::filesystem::path dir =
       std::filesystem::temp_directory_path() / fmt::format("tandem-bench-{}", getpid());
   std::filesystem::remove_all(dir);
-  StoreRun run;
+  Pass store_build;
+  Best raw_best, store_best;
+  double store_recall = 0;
+  std::vector<Filtered> filtered;
   {
     tandem::memory::StoreOptions options;
     options.durable_commits = false;
@@ -164,21 +202,23 @@ int main(int argc, char** argv) {
                                                         .ef_construction = kEfConstruction,
                                                         .ef_search = kEfSearch});
     if (!created) return Fail(created.error());
-    start = Clock::now();
-    for (size_t first = 0; first < n; first += 1000) {
-      std::vector<tandem::memory::Record> batch;
-      for (size_t i = first; i < std::min(n, first + 1000); ++i) {
-        batch.push_back({.id = std::to_string(i),
-                         .metadata = {{"p1", i % 100 == 0}, {"p10", i % 10 == 0}},
-                         .embedding = data.points[i]});
+    tandem::Status added;
+    store_build = Measure([&] {
+      for (size_t first = 0; first < n && added; first += 1000) {
+        std::vector<tandem::memory::Record> batch;
+        for (size_t i = first; i < std::min(n, first + 1000); ++i) {
+          batch.push_back({.id = std::to_string(i),
+                           .metadata = {{"p1", i % 100 == 0}, {"p10", i % 10 == 0}},
+                           .embedding = data.points[i]});
+        }
+        added = (*store)->Add("bench", batch);
       }
-      if (auto added = (*store)->Add("bench", batch); !added) return Fail(added.error());
-    }
-    run.build_s = Seconds(start);
+    });
+    if (!added) return Fail(added.error());
     tandem::memory::Include none{.documents = false, .metadatas = false};
-    auto query_all = [&](const nlohmann::json& where, std::vector<std::vector<size_t>>& found) {
+    std::vector<std::vector<size_t>> found;
+    auto store_pass = [&](const nlohmann::json& where) {
       found.clear();
-      auto begin = Clock::now();
       for (const auto& query : data.queries) {
         auto result = (*store)->Query(
             "bench", {.vector = query, .n_results = kK, .where = where, .include = none});
@@ -189,28 +229,33 @@ int main(int argc, char** argv) {
         }
         found.push_back(std::move(labels));
       }
-      return Seconds(begin);
     };
-    std::vector<std::vector<size_t>> found;
-    query_all(nullptr, found);  // Warm caches, as for raw hnswlib's first pass below.
-    double seconds = query_all(nullptr, found);
-    run.qps = static_cast<double>(n_queries) / seconds;
-    run.recall = Recall(found, truth);
+    // Warm both sides, then alternate passes so that load from other processes falls on both.
+    raw_pass();
+    store_pass(nullptr);
+    for (int round = 0; round < kRounds; ++round) {
+      raw_best.Add(Measure(raw_pass));
+      store_best.Add(Measure([&] { store_pass(nullptr); }));
+    }
+    store_recall = Recall(found, truth);
     for (auto [name, modulo] : {std::pair{"p10", size_t{10}}, std::pair{"p1", size_t{100}}}) {
-      double s = query_all({{name, true}}, found);
+      Filtered f{.label = fmt::format("{}% of records match", 100 / modulo)};
+      for (int round = 0; round < 2; ++round)
+        f.best.Add(Measure([&] { store_pass({{name, true}}); }));
       auto filtered_truth = Exact(data, kK, [modulo](size_t i) { return i % modulo == 0; });
-      std::string label = fmt::format("{}% of records match", 100 / modulo);
-      run.filtered.emplace_back(label, s * 1000 / static_cast<double>(n_queries));
-      run.filtered_recall.emplace_back(label, Recall(found, filtered_truth));
+      f.recall = Recall(found, filtered_truth);
+      filtered.push_back(std::move(f));
     }
   }
+  double raw_recall = Recall(raw_found, truth);
+  double reopen_s = 0, rebuild_s = 0;
   {
     start = Clock::now();
     auto store = MemoryStore::Open(dir, {.read_only = true}, nullptr);
     if (!store) return Fail(store.error());
     auto result = (*store)->Query("bench", {.vector = data.queries[0], .n_results = kK});
     if (!result) return Fail(result.error());
-    run.reopen_s = Seconds(start);
+    reopen_s = Seconds(start);
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() == ".hnsw") std::filesystem::remove(entry.path());
@@ -221,28 +266,29 @@ int main(int argc, char** argv) {
     if (!store) return Fail(store.error());
     auto result = (*store)->Query("bench", {.vector = data.queries[0], .n_results = kK});
     if (!result) return Fail(result.error());
-    run.rebuild_s = Seconds(start);
+    rebuild_s = Seconds(start);
   }
   std::filesystem::remove_all(dir);
 
-  // A second raw pass, so both sides are measured warm.
-  start = Clock::now();
-  for (const auto& query : data.queries)
-    (void)raw.searchKnn(query.data(), kK);
-  raw_qps = std::max(raw_qps, static_cast<double>(n_queries) / Seconds(start));
-
+  auto per_s = [&](double seconds) { return static_cast<double>(n_queries) / seconds; };
+  auto ms = [&](double seconds) { return seconds * 1000 / static_cast<double>(n_queries); };
   fmt::print("\n| measure | raw hnswlib | MemoryStore |\n|---|---|---|\n");
-  fmt::print("| recall@10 (vs exact) | {:.4f} | {:.4f} |\n", raw_recall, run.recall);
-  fmt::print("| queries/s (k=10, unfiltered) | {:.0f} | {:.0f} ({:.2f}x) |\n", raw_qps, run.qps,
-             run.qps / raw_qps);
-  fmt::print("| build time | {:.1f} s (index only) | {:.1f} s (SQLite rows + FTS + index) |\n",
-             raw_build, run.build_s);
-  for (size_t i = 0; i < run.filtered.size(); ++i) {
-    fmt::print("| filtered query, {} | - | {:.2f} ms/query, recall@10 {:.4f} |\n",
-               run.filtered[i].first, run.filtered[i].second, run.filtered_recall[i].second);
+  fmt::print("| recall@10 (vs exact) | {:.4f} | {:.4f} |\n", raw_recall, store_recall);
+  fmt::print("| queries/s by CPU time (k=10, unfiltered) | {:.0f} | {:.0f} ({:.2f}x) |\n",
+             per_s(raw_best.pass.cpu_s), per_s(store_best.pass.cpu_s),
+             raw_best.pass.cpu_s / store_best.pass.cpu_s);
+  fmt::print("| queries/s by wall time (same passes) | {:.0f} | {:.0f} ({:.2f}x) |\n",
+             per_s(raw_best.pass.wall_s), per_s(store_best.pass.wall_s),
+             raw_best.pass.wall_s / store_best.pass.wall_s);
+  fmt::print(
+      "| build time, CPU (wall) | {:.1f} s ({:.1f} s), index only | {:.1f} s ({:.1f} s), SQLite "
+      "rows + FTS + index |\n",
+      raw_build.cpu_s, raw_build.wall_s, store_build.cpu_s, store_build.wall_s);
+  for (const Filtered& f : filtered) {
+    fmt::print("| filtered query, {} | - | {:.2f} ms/query CPU ({:.2f} wall), recall@10 {:.4f} |\n",
+               f.label, ms(f.best.pass.cpu_s), ms(f.best.pass.wall_s), f.recall);
   }
-  fmt::print("| open + first query, saved index | - | {:.2f} s |\n", run.reopen_s);
-  fmt::print("| open + first query, index rebuilt (4 threads max) | - | {:.2f} s |\n",
-             run.rebuild_s);
+  fmt::print("| open + first query, saved index | - | {:.2f} s |\n", reopen_s);
+  fmt::print("| open + first query, index rebuilt from SQLite | - | {:.2f} s |\n", rebuild_s);
   return 0;
 }

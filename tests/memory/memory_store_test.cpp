@@ -206,6 +206,44 @@ TEST_F(MemoryStoreTest, IncludeChoosesWhatIsReturned) {
   EXPECT_EQ(result->hits[0].embedding.size(), 32u);
 }
 
+TEST_F(MemoryStoreTest, IdsOnlyQueriesAgreeWithFullQueriesAfterUpsertsDeletesAndReopen) {
+  // Ids-only queries take ids from the index's in-memory map; full ones read SQLite.
+  std::mt19937 rng(7);
+  std::vector<Record> records;
+  for (int i = 0; i < 300; ++i)
+    records.push_back({.id = "r" + std::to_string(i), .embedding = RandomVector(rng, 8)});
+  std::vector<std::vector<float>> queries;
+  for (int i = 0; i < 20; ++i)
+    queries.push_back(RandomVector(rng, 8));
+  auto expect_agreement = [&](MemoryStore& store) {
+    for (const auto& query : queries) {
+      auto bare = store.Query(
+          "c",
+          {.vector = query, .n_results = 5, .include = {.documents = false, .metadatas = false}});
+      auto full = store.Query("c", {.vector = query, .n_results = 5});
+      ASSERT_TRUE(bare && full);
+      EXPECT_EQ(Ids(*bare), Ids(*full));
+      for (const std::string& id : Ids(*bare))
+        EXPECT_NE(id, "r5") << "deleted record returned";
+    }
+  };
+  {
+    auto store = OpenStore(false);
+    ASSERT_TRUE(store->CreateCollection("c", {.distance = Distance::kL2}));
+    ASSERT_TRUE(store->Add("c", records));
+    // Upserts give records new keys; the ids must follow them.
+    std::vector<Record> moved;
+    for (int i = 10; i < 60; ++i)
+      moved.push_back({.id = "r" + std::to_string(i), .embedding = RandomVector(rng, 8)});
+    ASSERT_TRUE(store->Upsert("c", moved));
+    ASSERT_TRUE(store->Delete("c", {.ids = {"r5"}}));
+    expect_agreement(*store);
+  }
+  auto reopened = OpenStore(false);  // The index now comes from its file.
+  expect_agreement(*reopened);
+  EXPECT_EQ(reopened->Stats()->index_rebuilds, 0);
+}
+
 TEST_F(MemoryStoreTest, VectorDistancesFollowTheCollectionMetric) {
   auto store = OpenStore(false);
   ASSERT_TRUE(store->CreateCollection("l2", {.distance = Distance::kL2}));

@@ -37,6 +37,21 @@ TEST(RankFusionTest, UsesTheGivenConstant) {
   EXPECT_DOUBLE_EQ(fused[0].score, 1.0 / 11);
 }
 
+TEST(RankFusionTest, OneRankingKeepsItsOrderWithoutTieKeys) {
+  int tie_keys = 0;
+  auto fused = FuseReciprocalRank({{9, 3, 7}}, [&](int64_t key) {
+    ++tie_keys;
+    return Name(key);
+  });
+  ASSERT_EQ(fused.size(), 3u);
+  EXPECT_EQ(fused[0].key, 9);
+  EXPECT_EQ(fused[1].key, 3);
+  EXPECT_EQ(fused[2].key, 7);
+  EXPECT_DOUBLE_EQ(fused[2].score, 1.0 / 63);
+  EXPECT_EQ(fused[2].best_rank, 3u);
+  EXPECT_EQ(tie_keys, 0);
+}
+
 TEST(FullTextQueryTest, QuotesEachWordSoSyntaxIsNotInterpreted) {
   EXPECT_EQ(FullTextQuery("cats AND dogs"), "\"cats\" OR \"AND\" OR \"dogs\"");
   EXPECT_EQ(FullTextQuery("NEAR(a b) \"x\" -y *"), "\"NEAR\" OR \"a\" OR \"b\" OR \"x\" OR \"y\"");

@@ -66,19 +66,36 @@ END;
 )sql";
 
 // BEGIN ... COMMIT for a consistent snapshot across several reads (readers may run beside a
-// writer in another process).
+// writer in another process). The statements are the store's cached ones: preparing them on
+// every query cost more than the reads they bracket.
 class ReadSnapshot {
  public:
-  explicit ReadSnapshot(sqlite3* db) : db_(db) { ok_ = sqlite::Exec(db_, "BEGIN").has_value(); }
+  ReadSnapshot(Result<Statement*> begin, Result<Statement*> commit)
+      : commit_(commit ? *commit : nullptr) {
+    ok_ = begin && commit_ != nullptr && (*begin)->Run().has_value();
+  }
   ~ReadSnapshot() {
-    if (ok_) (void)sqlite::Exec(db_, "COMMIT");
+    if (ok_) (void)commit_->Run();
   }
   ReadSnapshot(const ReadSnapshot&) = delete;
   ReadSnapshot& operator=(const ReadSnapshot&) = delete;
 
  private:
-  sqlite3* db_;
+  Statement* commit_;
   bool ok_ = false;
+};
+
+// Resets a cached statement on every return, so none stays active (VACUUM refuses to run beside
+// one, and a reader's open statement would pin its snapshot).
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Statement* statement) : statement_(statement) {}
+  ~ResetOnExit() { statement_->Reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  Statement* statement_;
 };
 
 Result<SqlFilter> SelectionClause(int64_t collection_id, const std::vector<std::string>& ids,
@@ -284,11 +301,7 @@ Result<std::optional<MemoryStoreImpl::CollectionRow>> MemoryStoreImpl::FindColle
       "version FROM collections WHERE name = ?");
   if (!cached) return std::unexpected(cached.error());
   Statement* select = *cached;
-  // Reset on every return, so no statement stays active (VACUUM refuses to run beside one).
-  struct ResetOnExit {
-    Statement* statement;
-    ~ResetOnExit() { statement->Reset(); }
-  } reset_on_exit{select};
+  ResetOnExit reset_on_exit(select);
   select->Bind(1, name);
   auto row = select->Step();
   if (!row) return std::unexpected(row.error());
@@ -409,7 +422,7 @@ Result<std::vector<CollectionInfo>> MemoryStoreImpl::ListCollections() {
 }
 
 Result<std::vector<CollectionInfo>> MemoryStoreImpl::ListCollectionsLocked() {
-  ReadSnapshot snapshot(db_);
+  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
   auto names = Statement::Prepare(db_, "SELECT name FROM collections ORDER BY name");
   if (!names) return std::unexpected(names.error());
   std::vector<std::string> all;
@@ -543,7 +556,7 @@ Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<R
     return std::unexpected(!find ? find.error() : !remove ? remove.error() : insert.error());
   }
   std::vector<int64_t> removed;
-  std::vector<std::pair<int64_t, std::vector<float>>> added;
+  std::vector<AddedVector> added;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& record = records[i];
     find->Bind(1, row->id).Bind(2, record.id);
@@ -575,7 +588,9 @@ Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<R
     if (Status run = insert->Run(); !run) return run;
     int64_t pk = sqlite3_last_insert_rowid(db_);
     if (Status meta = InsertMetadata(db_, pk, record.metadata); !meta) return meta;
-    if (!(*vectors)[i].empty()) added.emplace_back(pk, std::move((*vectors)[i]));
+    if (!(*vectors)[i].empty()) {
+      added.push_back({.pk = pk, .id = record.id, .vector = std::move((*vectors)[i])});
+    }
   }
   auto bump = Statement::Prepare(
       db_,
@@ -596,7 +611,7 @@ Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<R
 Result<std::vector<Hit>> MemoryStoreImpl::Get(const std::string& collection,
                                               const GetRequest& request) {
   std::lock_guard lock(mu_);
-  ReadSnapshot snapshot(db_);
+  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
   auto row = RequireCollection(collection);
   if (!row) return std::unexpected(row.error());
   auto clause = SelectionClause(row->id, request.selection.ids, request.selection.where,
@@ -688,24 +703,42 @@ Status MemoryStoreImpl::MaybeOptimizeFullText() {
 }
 
 Result<Hit> MemoryStoreImpl::LoadHit(int64_t pk, const Include& include) {
-  auto select =
-      Statement::Prepare(db_, "SELECT id, document, metadata, embedding FROM records WHERE pk = ?");
-  if (!select) return std::unexpected(select.error());
+  // Only the columns asked for: stepping a statement reads every column it selects, and a
+  // vector (or a long document) lives in overflow pages that a bare id lookup never touches.
+  std::string sql = "SELECT id";
+  int document = 0, metadata = 0, embedding = 0, next = 1;
+  if (include.documents) {
+    sql += ", document";
+    document = next++;
+  }
+  if (include.metadatas) {
+    sql += ", metadata";
+    metadata = next++;
+  }
+  if (include.embeddings) {
+    sql += ", embedding";
+    embedding = next++;
+  }
+  sql += " FROM records WHERE pk = ?";
+  auto cached = Cached(sql);
+  if (!cached) return std::unexpected(cached.error());
+  Statement* select = *cached;
+  ResetOnExit reset_on_exit(select);
   select->Bind(1, pk);
   auto step = select->Step();
   if (!step) return std::unexpected(step.error());
   if (!*step) return MakeError(ErrorCode::kInternal, "record {} vanished", pk);
   Hit hit;
   hit.id = select->Text(0);
-  if (include.documents) hit.document = select->Text(1);
+  if (include.documents) hit.document = select->Text(document);
   if (include.metadatas) {
-    hit.metadata = json::parse(select->Text(2), nullptr, false);
+    hit.metadata = json::parse(select->Text(metadata), nullptr, false);
     if (hit.metadata.is_discarded()) {
       return MakeError(ErrorCode::kDataLoss, "record '{}' has unreadable metadata", hit.id);
     }
   }
-  if (include.embeddings && !select->IsNull(3)) {
-    std::string blob = select->Blob(3);
+  if (include.embeddings && !select->IsNull(embedding)) {
+    std::string blob = select->Blob(embedding);
     hit.embedding.resize(blob.size() / sizeof(float));
     std::memcpy(hit.embedding.data(), blob.data(), hit.embedding.size() * sizeof(float));
   }
@@ -718,7 +751,7 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   if (request.text.empty() && request.vector.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "a query needs text or a vector");
   }
-  ReadSnapshot snapshot(db_);
+  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
   auto row = RequireCollection(collection);
   if (!row) return std::unexpected(row.error());
   auto filter = SelectionClause(row->id, {}, request.where, request.where_document);
@@ -781,25 +814,39 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
     }
     result.used_full_text = true;
   }
-  std::map<int64_t, std::string> ids;
-  auto cached_id_of = Cached("SELECT id FROM records WHERE pk = ?");
-  if (!cached_id_of) return std::unexpected(cached_id_of.error());
-  Statement* id_of = *cached_id_of;
-  auto tie_key = [&](int64_t pk) {
-    id_of->Bind(1, pk);
-    auto step = id_of->Step();
-    std::string id = step && *step ? id_of->Text(0) : std::string();
-    id_of->Reset();
-    return id;
+  // Ids come from the loaded index's map when it is current; SQLite answers the rest (full-text
+  // hits without a vector, exact-search hits when no index is loaded, and any other column).
+  const std::unordered_map<int64_t, std::string>* known_ids = nullptr;
+  if (auto loaded = indexes_.find(row->id);
+      loaded != indexes_.end() && loaded->second.version == row->version) {
+    known_ids = &loaded->second.ids;
+  }
+  auto known_id = [&](int64_t pk) -> const std::string* {
+    if (known_ids == nullptr) return nullptr;
+    auto found = known_ids->find(pk);
+    return found == known_ids->end() ? nullptr : &found->second;
   };
+  auto tie_key = [&](int64_t pk) {
+    if (const std::string* id = known_id(pk)) return *id;
+    auto hit = LoadHit(pk, {.documents = false, .metadatas = false});
+    return hit ? std::move(hit->id) : std::string();
+  };
+  const Include& include = request.include;
+  bool ids_only = !include.documents && !include.metadatas && !include.embeddings;
   for (const FusedItem& item : FuseReciprocalRank(rankings, tie_key)) {
     if (result.hits.size() == request.n_results) break;
-    auto hit = LoadHit(item.key, request.include);
-    if (!hit) return std::unexpected(hit.error());
-    hit->score = item.score;
-    if (auto d = distances.find(item.key); d != distances.end()) hit->distance = d->second;
-    if (auto b = bm25.find(item.key); b != bm25.end()) hit->bm25 = b->second;
-    result.hits.push_back(std::move(*hit));
+    Hit hit;
+    if (const std::string* id = ids_only ? known_id(item.key) : nullptr) {
+      hit.id = *id;
+    } else {
+      auto loaded = LoadHit(item.key, include);
+      if (!loaded) return std::unexpected(loaded.error());
+      hit = std::move(*loaded);
+    }
+    hit.score = item.score;
+    if (auto d = distances.find(item.key); d != distances.end()) hit.distance = d->second;
+    if (auto b = bm25.find(item.key); b != bm25.end()) hit.bm25 = b->second;
+    result.hits.push_back(std::move(hit));
   }
   return result;
 }
@@ -845,8 +892,7 @@ Status MemoryStoreImpl::Compact() {
     if (row->dimension == 0) continue;
     auto built = BuildIndex(*row);
     if (!built) return std::unexpected(built.error());
-    LoadedIndex& loaded = indexes_[row->id] =
-        LoadedIndex{.version = row->version, .index = std::move(*built)};
+    LoadedIndex& loaded = indexes_[row->id] = std::move(*built);
     if (Status saved = SaveIndex(row->id, loaded); !saved) return saved;
     keep.insert(IndexPath(row->id));
     keep.insert(IndexPath(row->id).string() + ".meta");

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "tandem/core/sqlite.h"
 #include "tandem/memory/filter.h"
@@ -56,6 +57,14 @@ class MemoryStoreImpl final : public MemoryStore {
     int64_t version = 0;
     int64_t saved_version = -1;  // The version its file holds; -1: never saved.
     std::unique_ptr<VectorIndex> index;
+    // The record id of each label. A label is the record's pk, which never changes or gets
+    // reused, so queries that return ids only need no SQLite lookup per hit.
+    std::unordered_map<int64_t, std::string> ids;
+  };
+  struct AddedVector {
+    int64_t pk = 0;
+    std::string id;
+    std::vector<float> vector;
   };
   struct Candidate {
     int64_t pk = 0;
@@ -82,10 +91,11 @@ class MemoryStoreImpl final : public MemoryStore {
   // The collection's index at its current version: loaded from its file, or rebuilt from SQLite.
   // Null when the collection holds no vectors.
   Result<VectorIndex*> EnsureIndex(const CollectionRow& row);
-  Result<std::unique_ptr<VectorIndex>> BuildIndex(const CollectionRow& row);
+  Result<LoadedIndex> BuildIndex(const CollectionRow& row);
+  // Fills `loaded.ids` from SQLite (for an index loaded from its file).
+  Status LoadIds(const CollectionRow& row, LoadedIndex& loaded);
   void ApplyToIndex(const CollectionRow& before, int64_t version, int dimension,
-                    const std::vector<int64_t>& removed,
-                    const std::vector<std::pair<int64_t, std::vector<float>>>& added);
+                    const std::vector<int64_t>& removed, const std::vector<AddedVector>& added);
 
   Result<std::vector<Candidate>> VectorSearch(const CollectionRow& row,
                                               const std::vector<float>& query, size_t k,

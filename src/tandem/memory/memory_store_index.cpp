@@ -29,30 +29,32 @@ std::string DriveByFilter(const std::string& clause) {
 
 }  // namespace
 
-Result<std::unique_ptr<VectorIndex>> MemoryStoreImpl::BuildIndex(const CollectionRow& row) {
+Result<MemoryStoreImpl::LoadedIndex> MemoryStoreImpl::BuildIndex(const CollectionRow& row) {
   IndexParams params{.distance = row.options.distance,
                      .dimension = row.dimension,
                      .m = row.options.hnsw_m,
                      .ef_construction = row.options.ef_construction};
   auto select = Statement::Prepare(
       db_,
-      "SELECT pk, embedding FROM records WHERE collection_id = ? AND embedding IS NOT NULL "
+      "SELECT pk, id, embedding FROM records WHERE collection_id = ? AND embedding IS NOT NULL "
       "ORDER BY pk");
   if (!select) return std::unexpected(select.error());
   select->Bind(1, row.id);
+  LoadedIndex loaded{.version = row.version};
   std::vector<int64_t> labels;
   std::vector<float> data;
   while (true) {
     auto step = select->Step();
     if (!step) return std::unexpected(step.error());
     if (!*step) break;
-    auto vector = BlobVector(select->Blob(1), row.dimension);
+    auto vector = BlobVector(select->Blob(2), row.dimension);
     if (!vector) return std::unexpected(std::move(vector.error()).WithContext(row.name));
     labels.push_back(select->Int(0));
+    loaded.ids.emplace(labels.back(), select->Text(1));
     data.insert(data.end(), vector->begin(), vector->end());
   }
   auto index = VectorIndex::Create(params, labels.size() + labels.size() / 4 + 16);
-  if (!index) return index;
+  if (!index) return std::unexpected(index.error());
   size_t dim = static_cast<size_t>(row.dimension);
   std::vector<const float*> pointers(labels.size());
   std::vector<float> prepared;
@@ -71,7 +73,25 @@ Result<std::unique_ptr<VectorIndex>> MemoryStoreImpl::BuildIndex(const Collectio
     return std::unexpected(added.error());
   }
   ++index_rebuilds_;
-  return index;
+  loaded.index = std::move(*index);
+  return loaded;
+}
+
+Status MemoryStoreImpl::LoadIds(const CollectionRow& row, LoadedIndex& loaded) {
+  // Answered from the (collection_id, id) index alone: the rows, which carry the vectors, are
+  // not read. Records without a vector come along; they are simply never looked up.
+  auto select = Statement::Prepare(db_, "SELECT pk, id FROM records WHERE collection_id = ?");
+  if (!select) return std::unexpected(select.error());
+  select->Bind(1, row.id);
+  loaded.ids.clear();
+  loaded.ids.reserve(loaded.index->elements() - loaded.index->deleted());
+  while (true) {
+    auto step = select->Step();
+    if (!step) return std::unexpected(step.error());
+    if (!*step) break;
+    loaded.ids.emplace(select->Int(0), select->Text(1));
+  }
+  return {};
 }
 
 Result<VectorIndex*> MemoryStoreImpl::EnsureIndex(const CollectionRow& row) {
@@ -89,6 +109,9 @@ Result<VectorIndex*> MemoryStoreImpl::EnsureIndex(const CollectionRow& row) {
   if (from_file) {
     loaded.index = std::move(*from_file);
     loaded.saved_version = row.version;
+    if (Status ids = LoadIds(row, loaded); !ids) {
+      return std::unexpected(std::move(ids.error()).WithContext("loading record ids"));
+    }
   } else {
     if (from_file.error().code() != ErrorCode::kNotFound) {
       spdlog::info("memory: rebuilding the index of '{}': {}", row.name,
@@ -96,17 +119,16 @@ Result<VectorIndex*> MemoryStoreImpl::EnsureIndex(const CollectionRow& row) {
     }
     auto built = BuildIndex(row);
     if (!built) return std::unexpected(std::move(built.error()).WithContext("rebuilding index"));
-    loaded.index = std::move(*built);
+    loaded = std::move(*built);
   }
   VectorIndex* index = loaded.index.get();
   indexes_[row.id] = std::move(loaded);
   return index;
 }
 
-void MemoryStoreImpl::ApplyToIndex(
-    const CollectionRow& before, int64_t version, int dimension,
-    const std::vector<int64_t>& removed,
-    const std::vector<std::pair<int64_t, std::vector<float>>>& added) {
+void MemoryStoreImpl::ApplyToIndex(const CollectionRow& before, int64_t version, int dimension,
+                                   const std::vector<int64_t>& removed,
+                                   const std::vector<AddedVector>& added) {
   auto found = indexes_.find(before.id);
   if (dimension == 0) return;  // Full text only so far: no index to keep.
   if (found == indexes_.end() || found->second.version != before.version) {
@@ -124,13 +146,15 @@ void MemoryStoreImpl::ApplyToIndex(
     found = indexes_.insert_or_assign(before.id, LoadedIndex{.index = std::move(*created)}).first;
   }
   LoadedIndex& loaded = found->second;
-  for (int64_t label : removed)
+  for (int64_t label : removed) {
     loaded.index->Remove(label);
+    loaded.ids.erase(label);
+  }
   std::vector<int64_t> labels;
   std::vector<std::vector<float>> prepared;
-  for (const auto& [pk, vector] : added) {
-    labels.push_back(pk);
-    prepared.push_back(vector);
+  for (const AddedVector& vector : added) {
+    labels.push_back(vector.pk);
+    prepared.push_back(vector.vector);
     loaded.index->space().Prepare(prepared.back());
   }
   std::vector<const float*> pointers;
@@ -140,6 +164,8 @@ void MemoryStoreImpl::ApplyToIndex(
     indexes_.erase(found);  // Rebuilt from SQLite on next use.
     return;
   }
+  for (const AddedVector& vector : added)
+    loaded.ids.insert_or_assign(vector.pk, vector.id);
   loaded.version = version;
   size_t deleted = loaded.index->deleted();
   if (deleted >= options_.tombstone_min &&
@@ -150,8 +176,7 @@ void MemoryStoreImpl::ApplyToIndex(
     now.dimension = dimension;
     auto rebuilt = BuildIndex(now);
     if (rebuilt) {
-      loaded.index = std::move(*rebuilt);
-      loaded.saved_version = -1;
+      loaded = std::move(*rebuilt);
     } else {
       indexes_.erase(found);
     }

@@ -10,6 +10,17 @@ namespace tandem::memory {
 std::vector<FusedItem> FuseReciprocalRank(const std::vector<std::vector<int64_t>>& rankings,
                                           const std::function<std::string(int64_t)>& tie_key,
                                           double k) {
+  if (rankings.size() == 1) {
+    // One ranking fuses to itself: ranks are distinct, so no ties and no tie keys to look up.
+    std::vector<FusedItem> out;
+    out.reserve(rankings[0].size());
+    for (size_t i = 0; i < rankings[0].size(); ++i) {
+      out.push_back({.key = rankings[0][i],
+                     .score = 1.0 / (k + static_cast<double>(i + 1)),
+                     .best_rank = i + 1});
+    }
+    return out;
+  }
   std::map<int64_t, FusedItem> by_key;
   for (const std::vector<int64_t>& ranking : rankings) {
     for (size_t i = 0; i < ranking.size(); ++i) {

@@ -201,6 +201,14 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::filesystem::pa
   if (index->hnsw_->data_size_ != static_cast<size_t>(params.dimension) * sizeof(float)) {
     return MakeError(ErrorCode::kDataLoss, "{}: vector size does not match", path.string());
   }
+  // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialised before adding the
+  // marked entries to it, so it is counted again here (tombstone thresholds and the search's
+  // deleted-entry path depend on it).
+  hnswlib::HierarchicalNSW<float>& hnsw = *index->hnsw_;
+  hnsw.num_deleted_ = 0;
+  for (size_t i = 0; i < hnsw.cur_element_count; ++i) {
+    if (hnsw.isMarkedDeleted(static_cast<hnswlib::tableint>(i))) ++hnsw.num_deleted_;
+  }
   return index;
 }
 
