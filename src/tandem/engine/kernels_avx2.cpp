@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "tandem/engine/kernels.h"
 
@@ -159,6 +160,81 @@ TANDEM_AVX2 void DotPackedQ4_0x8(const uint8_t* q, const float* d, const void* x
   _mm256_storeu_ps(out, acc);
 }
 
+TANDEM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+// One interleaved group of 8 Q4_0 rows (InterleaveQ4_0) times kTokens activation rows. Each
+// 32-byte slice holds 4 bytes of each row, so maddubs against 4 broadcast activation bytes leaves
+// row r's partial sums in 32-bit lane r: no horizontal reductions. The 8 maddubs results of a
+// block are summed as int16 (at most 8 x 2 x 15 x 127 = 30480 per lane, no overflow), widened
+// once, and 8 x (activation block sum) is subtracted for the nibble offset: the same exact
+// integers as DotQ4_0x8, then the same fma per block, so the results are identical.
+template <int kTokens>
+TANDEM_AVX2 void InterleavedQ4_0Tile(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                                     const int32_t* sums8, size_t sums_stride, int64_t n,
+                                     float* out, size_t out_stride) {
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t)
+    acc[t] = _mm256_setzero_ps();
+  const int64_t n_blocks = n / 32;
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
+    _mm_prefetch(reinterpret_cast<const char*>(block + 8 * kInterleavedQ4_0BlockBytes),
+                 _MM_HINT_T0);
+    const BlockQ8_0* xb[kTokens];
+    for (int t = 0; t < kTokens; ++t)
+      xb[t] = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
+    __m256i s16[kTokens];
+    for (int t = 0; t < kTokens; ++t)
+      s16[t] = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      const __m256i packed =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * k));
+      const __m256i lo = _mm256_and_si256(packed, low_mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      for (int t = 0; t < kTokens; ++t) {
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, Broadcast4(xb[t]->qs + 4 * k)));
+        s16[t] =
+            _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, Broadcast4(xb[t]->qs + 16 + 4 * k)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    for (int t = 0; t < kTokens; ++t) {
+      const __m256i s32 = _mm256_sub_epi32(
+          _mm256_madd_epi16(s16[t], ones),
+          _mm256_set1_epi32(sums8[static_cast<size_t>(t) * sums_stride + static_cast<size_t>(i)]));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(Half(xb[t]->d)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < kTokens; ++t)
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, acc[t]);
+}
+
+TANDEM_AVX2 void DotInterleavedQ4_0(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                                    const int32_t* sums8, size_t sums_stride, int n_tokens,
+                                    int64_t n, float* out, size_t out_stride) {
+  switch (n_tokens) {
+    case 4:
+      InterleavedQ4_0Tile<4>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    case 3:
+      InterleavedQ4_0Tile<3>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    case 2:
+      InterleavedQ4_0Tile<2>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    default:
+      InterleavedQ4_0Tile<1>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+  }
+}
+
 // Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0.
 TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
                            float* out) {
@@ -292,6 +368,7 @@ bool FillAvx2Table(DotTable& table) {
   table.q4_0_x8 = DotQ4_0x8;
   table.q8_0_x8 = DotQ8_0x8;
   table.packed_q4_0_x8 = DotPackedQ4_0x8;
+  table.interleaved_q4_0 = DotInterleavedQ4_0;
   table.isa = "avx2";
   return true;
 }
