@@ -642,7 +642,15 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
         }
         continue;
       }
-      for (int64_t t = 0; t < n_tokens; ++t) {
+      int64_t t = 0;
+      if (w.type == TensorType::kQ8_0 && table.q8_0_x8x2 != nullptr && n_rows == 8) {
+        // Token pairs share each weight block load.
+        for (; t + 2 <= n_tokens; t += 2) {
+          table.q8_0_x8x2(w.Row(r0), row_bytes, xq + static_cast<size_t>(t) * q_bytes, q_bytes,
+                          cols, y + t * rows + r0, static_cast<size_t>(rows));
+        }
+      }
+      for (; t < n_tokens; ++t) {
         const uint8_t* xt = xq + static_cast<size_t>(t) * q_bytes;
         float* yt = y + t * rows + r0;
         if (dot8 != nullptr && n_rows == 8) {

@@ -136,6 +136,10 @@ struct DotTable {
   // block b's quants of token t. out[t * out_stride + r] receives row r's dot with token t.
   // Same arithmetic as q4_0_x8 per row (exact integer block sums, then one fma per block).
   InterleavedQ4_0Fn interleaved_q4_0 = nullptr;
+  // Eight Q8_0 rows (`row_bytes` apart) times two activation rows (`x_stride` apart):
+  // out[t * out_stride + r], identical to two q8_0_x8 calls. Optional.
+  void (*q8_0_x8x2)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
+                    int64_t n, float* out, size_t out_stride) = nullptr;
   std::string_view isa;
 };
 // Unpacks 8 Q4_0 rows (`row_bytes` apart, `n` columns) into unsigned nibbles, block-major:

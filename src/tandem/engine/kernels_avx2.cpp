@@ -255,6 +255,53 @@ TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, in
     out[r] = HorizontalSum(acc[r]);
 }
 
+// kRows Q8_0 rows times kTokens activation rows with DotQ8_0x8's arithmetic for each pair (one
+// 8-lane accumulator per row and token, reduced by HorizontalSum at the end), so the results
+// are identical; each weight block is loaded, and its absolute value taken, once for all kTokens
+// tokens.
+template <int kRows, int kTokens>
+TANDEM_AVX2 void Q8_0Tile(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
+                          int64_t n, float* out, size_t out_stride) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kRows][kTokens];
+  for (auto& row : acc) {
+    for (__m256& a : row)
+      a = _mm256_setzero_ps();
+  }
+  for (int64_t i = 0; i < n / 32; ++i) {
+    __m256i qx[kTokens];
+    float dx[kTokens];
+    for (int t = 0; t < kTokens; ++t) {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
+      qx[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
+      dx[t] = Half(b->d);
+    }
+    for (int r = 0; r < kRows; ++r) {
+      const auto* a =
+          reinterpret_cast<const BlockQ8_0*>(w + static_cast<size_t>(r) * row_bytes) + i;
+      const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->qs));
+      const __m256i abs_a = _mm256_sign_epi8(qa, qa);
+      const float dw = Half(a->d);
+      for (int t = 0; t < kTokens; ++t) {
+        const __m256i pairs = _mm256_maddubs_epi16(abs_a, _mm256_sign_epi8(qx[t], qa));
+        const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t]), sums, acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int t = 0; t < kTokens; ++t)
+      out[static_cast<size_t>(t) * out_stride + static_cast<size_t>(r)] = HorizontalSum(acc[r][t]);
+  }
+}
+
+// Eight Q8_0 rows times two tokens (out[t * out_stride + r]).
+TANDEM_AVX2 void DotQ8_0x8x2(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
+                             int64_t n, float* out, size_t out_stride) {
+  Q8_0Tile<4, 2>(w, row_bytes, x, x_stride, n, out, out_stride);
+  Q8_0Tile<4, 2>(w + 4 * row_bytes, row_bytes, x, x_stride, n, out + 4, out_stride);
+}
+
 // K-quant dots keep 8 (and, for Q4_K minimums, 4) float lanes across blocks and reduce them at
 // the end, lane contents and order matching the reference engine's AVX2 kernels.
 TANDEM_AVX2 float DotQ4K(const void* w, const void* x, int64_t n) {
@@ -369,6 +416,7 @@ bool FillAvx2Table(DotTable& table) {
   table.q8_0_x8 = DotQ8_0x8;
   table.packed_q4_0_x8 = DotPackedQ4_0x8;
   table.interleaved_q4_0 = DotInterleavedQ4_0;
+  table.q8_0_x8x2 = DotQ8_0x8x2;
   table.isa = "avx2";
   return true;
 }
