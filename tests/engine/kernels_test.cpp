@@ -151,6 +151,11 @@ TEST_P(DotTest, MatMulIsIdenticalWithOneOrTwoThreadsAndAcrossBatchSizes) {
   MatMul(m, x.data() + cols, 1, y_single.data(), two, ComputeMode::kNative, scratch);
   for (int64_t r = 0; r < rows; ++r)
     EXPECT_EQ(y_single[r], y1[rows + r]) << r;
+  // The multi-row kernels give exactly the single-row dot of every row.
+  std::vector<uint8_t> x1 =
+      QuantizeActivations(type, std::vector<float>(x.begin() + cols, x.begin() + 2 * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_EQ(y_single[r], DotDispatched(type, m.Row(r), x1.data(), cols)) << r;
   // Float mode: decoded weights times f32 activations, close to native.
   std::vector<float> yf(3 * rows);
   MatMul(m, x.data(), 3, yf.data(), two, ComputeMode::kFloat, scratch);
