@@ -368,9 +368,23 @@ TANDEM_AVX2 float DotQ6K(const void* w, const void* x, int64_t n) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m2 = _mm256_set1_epi8(0x03);
   const __m256i m32 = _mm256_set1_epi8(32);
+  // Per group k: int16 lanes 0-7 pick scale 2k of the half, lanes 8-15 pick scale 2k + 1.
+  __m256i pick[4];
+  for (int k = 0; k < 4; ++k) {
+    const char lo = static_cast<char>(4 * k), hi = static_cast<char>(4 * k + 2);
+    pick[k] = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                               lo + 1, lo, lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1,
+                               hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1);
+  }
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const float d = b[i].d * Half(a[i].d);
+    // The 16 scales as int16: lanes 0-7 of `all` (first half), 8-15 (second half); each half's
+    // 8 copied into both 128-bit lanes.
+    const __m256i all =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    const __m256i half_scales[2] = {_mm256_permute2x128_si256(all, all, 0x00),
+                                    _mm256_permute2x128_si256(all, all, 0x11)};
     __m256i sumi = _mm256_setzero_si256();
     const uint8_t* ql = a[i].ql;
     const uint8_t* qh = a[i].qh;
@@ -393,10 +407,7 @@ TANDEM_AVX2 float DotQ6K(const void* w, const void* x, int64_t n) {
         __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8 + 32 * k));
         // (u - 32) * q8 in pairs of int16, then scaled per 16 elements into int32 lanes.
         __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(g[k], y), _mm256_maddubs_epi16(m32, y));
-        const int16_t s0 = a[i].scales[half * 8 + 2 * k];
-        const int16_t s1 = a[i].scales[half * 8 + 2 * k + 1];
-        __m256i scales =
-            _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
+        const __m256i scales = _mm256_shuffle_epi8(half_scales[half], pick[k]);
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scales, p16));
       }
       ql += 64;
