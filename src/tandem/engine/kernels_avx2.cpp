@@ -235,8 +235,7 @@ TANDEM_AVX2 void DotInterleavedQ4_0(const uint8_t* group, const uint8_t* x, size
   }
 }
 
-// Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0. The 8 rows'
-// scale products d_w * d_x are formed in one vector per block and broadcast lane by lane.
+// Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0.
 TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
                            float* out) {
   const auto* b = static_cast<const BlockQ8_0*>(x);
@@ -245,19 +244,11 @@ TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, in
     a = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
     const __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
-    auto d_of = [&](int r) {
-      return static_cast<short>(
-          (reinterpret_cast<const BlockQ8_0*>(w + static_cast<size_t>(r) * row_bytes) + i)->d);
-    };
-    const __m256 scales =
-        _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi16(d_of(0), d_of(1), d_of(2), d_of(3), d_of(4),
-                                                     d_of(5), d_of(6), d_of(7))),
-                      _mm256_set1_ps(Half(b[i].d)));
+    const float dx = Half(b[i].d);
     for (int r = 0; r < 8; ++r) {
       const auto* a = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes) + i;
       __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->qs));
-      const __m256 scale = _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(r));
-      acc[r] = _mm256_fmadd_ps(scale, DotBytes(qa, qb), acc[r]);
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(Half(a->d) * dx), DotBytes(qa, qb), acc[r]);
     }
   }
   for (int r = 0; r < 8; ++r)
