@@ -59,14 +59,20 @@ void DotRow(benchmark::State& state, TensorType type, bool dispatched) {
   state.SetLabel(dispatched ? std::string(KernelIsaName()) : "generic");
 }
 
-void MatVec(benchmark::State& state, TensorType type) {
+// `interleave`: Q4_0 in the layout Model::Load gives it (false: the plain file layout).
+void MatVec(benchmark::State& state, TensorType type, bool interleave) {
   const int64_t tokens = state.range(0);
   std::vector<uint8_t> w = RandomWeights(type, kRows, kCols);
+  if (interleave) {
+    std::vector<uint8_t> packed(w.size());
+    InterleaveQ4_0({type, w.data(), kRows, kCols}, packed.data());
+    w = std::move(packed);
+  }
   std::vector<float> x(static_cast<size_t>(kCols * tokens), 0.5f);
   std::vector<float> y(static_cast<size_t>(kRows * tokens));
   ThreadPool pool(1);
   std::vector<uint8_t> scratch;
-  WeightMatrix m{type, w.data(), kRows, kCols};
+  WeightMatrix m{type, w.data(), kRows, kCols, interleave};
   for (auto _ : state) {
     MatMul(m, x.data(), tokens, y.data(), pool, ComputeMode::kNative, scratch);
     benchmark::DoNotOptimize(y.data());
@@ -108,8 +114,9 @@ BENCHMARK_CAPTURE(DotRow, q4_0_generic, TensorType::kQ4_0, false);
 BENCHMARK_CAPTURE(DotRow, q4_0_simd, TensorType::kQ4_0, true);
 BENCHMARK_CAPTURE(DotRow, q8_0_generic, TensorType::kQ8_0, false);
 BENCHMARK_CAPTURE(DotRow, q8_0_simd, TensorType::kQ8_0, true);
-BENCHMARK_CAPTURE(MatVec, q4_0, TensorType::kQ4_0)->Arg(1)->Arg(64)->UseRealTime();
-BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q4_0, TensorType::kQ4_0, true)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q4_0_plain, TensorType::kQ4_0, false)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0, false)->Arg(1)->Arg(64)->UseRealTime();
 
 }  // namespace
 }  // namespace tandem::engine

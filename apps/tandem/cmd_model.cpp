@@ -185,7 +185,8 @@ int Bench(const BenchFlags& f) {
                              {"weight_bytes_per_token", r->weight_bytes_per_token},
                              {"copy_bandwidth_bytes_per_s", r->copy_bandwidth},
                              {"bandwidth_share", r->bandwidth_share},
-                             {"cpu_utilization", r->cpu_utilization}}));
+                             {"cpu_utilization", r->cpu_utilization},
+                             {"prompt_cpu_utilization", r->prompt_cpu_utilization}}));
     return kExitOk;
   }
   fmt::print("model        {}\nthreads      {} ({})\n", what, r->n_threads, r->isa);
@@ -196,8 +197,8 @@ int Bench(const BenchFlags& f) {
   fmt::print("bandwidth    {:.1f} GB/s copy; generation reads {:.1f} MB/token = {:.0f}% of it\n",
              r->copy_bandwidth / 1e9, static_cast<double>(r->weight_bytes_per_token) / 1e6,
              100.0 * r->bandwidth_share);
-  fmt::print("cpu          {:.0f}% of {} threads during generation\n", 100.0 * r->cpu_utilization,
-             r->n_threads);
+  fmt::print("cpu          {:.0f}% of {} threads during generation, {:.0f}% during the prompt\n",
+             100.0 * r->cpu_utilization, r->n_threads, 100.0 * r->prompt_cpu_utilization);
   return kExitOk;
 }
 

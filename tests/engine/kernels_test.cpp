@@ -151,6 +151,11 @@ TEST_P(DotTest, MatMulIsIdenticalWithOneOrTwoThreadsAndAcrossBatchSizes) {
   MatMul(m, x.data() + cols, 1, y_single.data(), two, ComputeMode::kNative, scratch);
   for (int64_t r = 0; r < rows; ++r)
     EXPECT_EQ(y_single[r], y1[rows + r]) << r;
+  // The multi-row kernels give exactly the single-row dot of every row.
+  std::vector<uint8_t> x1 =
+      QuantizeActivations(type, std::vector<float>(x.begin() + cols, x.begin() + 2 * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_EQ(y_single[r], DotDispatched(type, m.Row(r), x1.data(), cols)) << r;
   // Float mode: decoded weights times f32 activations, close to native.
   std::vector<float> yf(3 * rows);
   MatMul(m, x.data(), 3, yf.data(), two, ComputeMode::kFloat, scratch);
@@ -172,6 +177,77 @@ INSTANTIATE_TEST_SUITE_P(Types, DotTest,
                          [](const ::testing::TestParamInfo<TensorType>& param_info) {
                            return std::string(TensorTypeName(param_info.param));
                          });
+
+// Interleaved Q4_0 (the layout Model::Load gives Q4_0 matrices) must give exactly the plain
+// layout's results: same integers, same fused accumulation, for every batch size the kernels
+// tile (1 to 4 tokens and a remainder) and with a plain tail of rows.
+TEST(InterleavedQ4_0Test, MatMulMatchesThePlainLayoutExactly) {
+  const int64_t rows = 29;  // 3 interleaved groups and 5 plain tail rows
+  const int64_t cols = 256;
+  std::vector<uint8_t> w = RandomRows(TensorType::kQ4_0, rows, cols, 21);
+  WeightMatrix plain{TensorType::kQ4_0, w.data(), rows, cols};
+  std::vector<uint8_t> packed(w.size());
+  InterleaveQ4_0(plain, packed.data());
+  WeightMatrix interleaved{TensorType::kQ4_0, packed.data(), rows, cols, true};
+  std::vector<uint8_t> scratch;
+  ThreadPool two(2);
+  for (int64_t n_tokens : {1, 2, 3, 4, 7}) {
+    std::vector<float> x = RandomFloats(static_cast<size_t>(n_tokens * cols), 22);
+    std::vector<float> expected(static_cast<size_t>(n_tokens * rows));
+    std::vector<float> actual(expected.size());
+    MatMul(plain, x.data(), n_tokens, expected.data(), two, ComputeMode::kNative, scratch);
+    MatMul(interleaved, x.data(), n_tokens, actual.data(), two, ComputeMode::kNative, scratch);
+    EXPECT_EQ(actual, expected) << n_tokens << " tokens";
+    MatMul(interleaved, x.data(), n_tokens, actual.data(), two, ComputeMode::kFloat, scratch);
+    MatMul(plain, x.data(), n_tokens, expected.data(), two, ComputeMode::kFloat, scratch);
+    EXPECT_EQ(actual, expected) << n_tokens << " tokens, float mode";
+  }
+  std::vector<float> a(static_cast<size_t>(cols)), b(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeMatrixRow(interleaved, r, a.data());
+    DequantizeRow(TensorType::kQ4_0, plain.Row(r), b.data(), cols);
+    EXPECT_EQ(a, b) << "row " << r;
+  }
+}
+
+TEST(InterleavedQ4_0Test, DispatchedKernelMatchesPortableCode) {
+  const int64_t cols = 512;
+  std::vector<uint8_t> w = RandomRows(TensorType::kQ4_0, 8, cols, 31);
+  std::vector<uint8_t> packed(w.size());
+  InterleaveQ4_0({TensorType::kQ4_0, w.data(), 8, cols}, packed.data());
+  const size_t x_bytes = static_cast<size_t>(cols / 32) * 34;
+  std::vector<uint8_t> x(4 * x_bytes);
+  std::vector<int32_t> sums(static_cast<size_t>(4 * cols / 32));
+  for (int t = 0; t < 4; ++t) {
+    QuantizeRowQ8_0(RandomFloats(static_cast<size_t>(cols), 32 + t).data(), x.data() + t * x_bytes,
+                    cols);
+    const auto* blocks =
+        reinterpret_cast<const kernels_internal::BlockQ8_0*>(x.data() + t * x_bytes);
+    for (int64_t i = 0; i < cols / 32; ++i) {
+      int32_t sum = 0;
+      for (int8_t q : blocks[i].qs)
+        sum += q;
+      sums[static_cast<size_t>(t * cols / 32 + i)] = 8 * sum;
+    }
+  }
+  for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
+    std::vector<float> generic(32), fast(32);
+    kernels_internal::DotInterleavedQ4_0Generic(packed.data(), x.data(), x_bytes, sums.data(),
+                                                static_cast<size_t>(cols / 32), n_tokens, cols,
+                                                generic.data(), 8);
+    kernels_internal::DispatchedInterleavedQ4_0()(packed.data(), x.data(), x_bytes, sums.data(),
+                                                  static_cast<size_t>(cols / 32), n_tokens, cols,
+                                                  fast.data(), 8);
+    for (int t = 0; t < n_tokens; ++t) {
+      for (int r = 0; r < 8; ++r) {
+        const float plain = DotGeneric(TensorType::kQ4_0, w.data() + r * w.size() / 8,
+                                       x.data() + t * x_bytes, cols);
+        EXPECT_EQ(generic[t * 8 + r], plain) << t << "," << r;
+        EXPECT_EQ(fast[t * 8 + r], plain) << t << "," << r;
+      }
+    }
+  }
+}
 
 TEST(DequantizeTest, DecodesKnownBlocks) {
   kernels_internal::BlockQ4_0 q4{};

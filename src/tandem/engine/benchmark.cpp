@@ -66,12 +66,17 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
     prompt[i] = static_cast<TokenId>((i * 7919 + 13) % static_cast<size_t>(p.n_vocab));
   }
   std::vector<double> cpu_shares;
+  std::vector<double> prompt_cpu_shares;
   for (int rep = 0; rep < options.repetitions; ++rep) {
     context.Reset();
     auto start = std::chrono::steady_clock::now();
+    const double prompt_cpu_start = ProcessCpuSeconds();
     Result<std::span<const float>> logits = context.Eval(prompt);
     if (!logits) return std::unexpected(std::move(logits.error()));
-    result.prompt_runs.push_back(options.prompt_tokens / Seconds(start));
+    const double prompt_wall = Seconds(start);
+    result.prompt_runs.push_back(options.prompt_tokens / prompt_wall);
+    prompt_cpu_shares.push_back((ProcessCpuSeconds() - prompt_cpu_start) /
+                                (prompt_wall * result.n_threads));
 
     // Generation continues after a one-token prompt so the KV length matches a short chat turn.
     context.Reset();
@@ -91,6 +96,7 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
   result.prompt_tokens_per_s = Median(result.prompt_runs);
   result.gen_tokens_per_s = Median(result.gen_runs);
   result.cpu_utilization = Median(cpu_shares);
+  result.prompt_cpu_utilization = Median(prompt_cpu_shares);
   result.weight_bytes_per_token = model.BytesPerToken();
   ThreadPool pool(result.n_threads);
   result.copy_bandwidth = MeasureCopyBandwidth(pool, size_t{256} << 20);

@@ -36,6 +36,7 @@ struct BenchResult {
   // Process CPU time during generation / (wall time x threads): below 1 when other processes
   // competed for the cores, which makes the speeds above lower than the machine can do.
   double cpu_utilization = 0;
+  double prompt_cpu_utilization = 0;  // the same during prompt processing
   int n_threads = 0;
   std::string isa;
 };

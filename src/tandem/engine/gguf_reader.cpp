@@ -358,6 +358,17 @@ Result<std::unique_ptr<GgufReader>> GgufReader::FromOwnedBytes(std::string bytes
   return reader;
 }
 
+void GgufReader::ReleasePages(const uint8_t* data, uint64_t n_bytes) const {
+  if (!mapped_ || data < base_ || n_bytes == 0) return;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + n_bytes) / page * page;
+  if (last <= first) return;
+  // Advice only: on failure the pages merely stay resident.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 GgufReader::~GgufReader() {
   if (mapped_) ::munmap(const_cast<uint8_t*>(base_), size_);
 }

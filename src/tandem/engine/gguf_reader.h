@@ -131,6 +131,10 @@ class GgufReader {
   const std::map<std::string, GgufValue, std::less<>>& metadata() const { return metadata_; }
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
 
+  // Drops the mapped pages wholly inside [data, data + n_bytes) from this process's resident
+  // memory (later reads fault them back in from the file). No-op for in-memory files.
+  void ReleasePages(const uint8_t* data, uint64_t n_bytes) const;
+
   const GgufValue* Find(std::string_view key) const;
   const GgufTensor* FindTensor(std::string_view name) const;
 

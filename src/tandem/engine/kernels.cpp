@@ -220,8 +220,44 @@ float DotQ6KGeneric(const void* w, const void* x, int64_t n) {
   return sum;
 }
 
+}  // namespace
+
+namespace kernels_internal {
+void DotInterleavedQ4_0Generic(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                               const int32_t* sums8, size_t sums_stride, int n_tokens, int64_t n,
+                               float* out, size_t out_stride) {
+  for (int t = 0; t < n_tokens; ++t) {
+    const BlockQ8_0* b = Blocks<BlockQ8_0>(x + static_cast<size_t>(t) * x_stride);
+    const int32_t* corrections = sums8 + static_cast<size_t>(t) * sums_stride;
+    float acc[8] = {};
+    for (int64_t i = 0; i < n / 32; ++i) {
+      const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
+      const uint8_t* q = block + 16;
+      const float dx = F16ToF32(b[i].d);
+      for (int r = 0; r < 8; ++r) {
+        uint16_t dw;
+        std::memcpy(&dw, block + 2 * r, 2);
+        int sumi = 0;
+        for (int k = 0; k < 4; ++k) {
+          for (int j = 0; j < 4; ++j) {
+            const uint8_t byte = q[k * 32 + r * 4 + j];
+            sumi += (byte & 0x0F) * b[i].qs[4 * k + j] + (byte >> 4) * b[i].qs[16 + 4 * k + j];
+          }
+        }
+        sumi -= corrections[i];
+        acc[r] = std::fma(static_cast<float>(sumi), F16ToF32(dw) * dx, acc[r]);
+      }
+    }
+    std::copy(acc, acc + 8, out + static_cast<size_t>(t) * out_stride);
+  }
+}
+}  // namespace kernels_internal
+
+namespace {
+
 DotTable MakeTable() {
   DotTable table;
+  table.interleaved_q4_0 = DotInterleavedQ4_0Generic;
   table.f32 = DotF32Generic;
   table.q8_0 = DotQ8_0Generic;
   table.q4_0 = DotQ4_0Generic;
@@ -326,6 +362,43 @@ bool IsSupportedWeightType(TensorType type) {
 size_t WeightMatrix::RowBytes() const {
   std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
   return static_cast<size_t>(cols / traits->block_size) * traits->type_size;
+}
+
+void InterleaveQ4_0(const WeightMatrix& w, uint8_t* out) {
+  const size_t row_bytes = w.RowBytes();
+  const int64_t blocks = w.cols / 32;
+  const int64_t full_rows = w.rows / 8 * 8;
+  for (int64_t r0 = 0; r0 < full_rows; r0 += 8) {
+    uint8_t* group = out + static_cast<size_t>(r0) * row_bytes;
+    for (int64_t i = 0; i < blocks; ++i) {
+      uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
+      for (int r = 0; r < 8; ++r) {
+        const auto* src = reinterpret_cast<const BlockQ4_0*>(w.Row(r0 + r)) + i;
+        std::memcpy(block + 2 * r, &src->d, 2);
+        for (int k = 0; k < 4; ++k)
+          std::memcpy(block + 16 + k * 32 + r * 4, src->qs + 4 * k, 4);
+      }
+    }
+  }
+  std::memcpy(out + static_cast<size_t>(full_rows) * row_bytes, w.Row(full_rows),
+              static_cast<size_t>(w.rows - full_rows) * row_bytes);
+}
+
+void DequantizeMatrixRow(const WeightMatrix& w, int64_t r, float* dst) {
+  if (!w.interleaved || r >= w.rows / 8 * 8) {
+    DequantizeRow(w.type, w.Row(r), dst, w.cols);
+    return;
+  }
+  const uint8_t* group = w.Row(r / 8 * 8);
+  const int slot = static_cast<int>(r % 8);
+  BlockQ4_0 plain{};
+  for (int64_t i = 0; i < w.cols / 32; ++i) {
+    const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
+    std::memcpy(&plain.d, block + 2 * slot, 2);
+    for (int k = 0; k < 4; ++k)
+      std::memcpy(plain.qs + 4 * k, block + 16 + k * 32 + slot * 4, 4);
+    DequantQ4_0(reinterpret_cast<const uint8_t*>(&plain), dst + i * 32, 32);
+  }
 }
 
 void DequantizeRow(TensorType type, const uint8_t* src, float* dst, int64_t n) {
@@ -448,6 +521,12 @@ float DotDispatched(TensorType type, const uint8_t* w, const uint8_t* x, int64_t
   }
 }
 
+namespace kernels_internal {
+InterleavedQ4_0Fn DispatchedInterleavedQ4_0() {
+  return Table().interleaved_q4_0;
+}
+}  // namespace kernels_internal
+
 std::string_view KernelIsaName() {
   return Table().isa;
 }
@@ -473,7 +552,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
     pool.ParallelFor(rows, [&](int64_t begin, int64_t end) {
       std::vector<float> decoded(static_cast<size_t>(cols));
       for (int64_t r = begin; r < end; ++r) {
-        DequantizeRow(w.type, w.Row(r), decoded.data(), cols);
+        DequantizeMatrixRow(w, r, decoded.data());
         for (int64_t t = 0; t < n_tokens; ++t) {
           y[t * rows + r] = table.f32(decoded.data(), x + t * cols, cols);
         }
@@ -483,6 +562,13 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   }
   size_t q_bytes = QuantizedRowBytes(format, cols);
   scratch.resize(q_bytes * static_cast<size_t>(n_tokens));
+  const bool interleaved = w.interleaved && w.type == TensorType::kQ4_0;
+  const int64_t n_blocks = cols / 32;
+  // 8 x the quant sum of every activation block (interleaved Q4_0 only); kept per thread so
+  // that steady-state calls allocate nothing.
+  thread_local std::vector<int32_t> block_sums;
+  if (interleaved) block_sums.resize(static_cast<size_t>(n_tokens * n_blocks));
+  int32_t* sums8 = block_sums.data();
   pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       uint8_t* out = scratch.data() + static_cast<size_t>(t) * q_bytes;
@@ -491,8 +577,42 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
       } else {
         QuantizeRowQ8K(x + t * cols, out, cols);
       }
+      if (interleaved) {
+        const auto* blocks = reinterpret_cast<const BlockQ8_0*>(out);
+        for (int64_t i = 0; i < n_blocks; ++i) {
+          int32_t sum = 0;
+          for (int8_t q : blocks[i].qs)
+            sum += q;
+          sums8[t * n_blocks + i] = 8 * sum;
+        }
+      }
     }
   });
+  const size_t row_bytes = w.RowBytes();
+  if (interleaved) {
+    const uint8_t* xq = scratch.data();
+    // Each group's 8 rows are read once per 4 tokens and stay in cache for the next 4.
+    pool.ParallelFor((rows + 7) / 8, [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        const int64_t r0 = g * 8;
+        if (r0 + 8 > rows) {
+          for (int64_t r = r0; r < rows; ++r) {
+            for (int64_t t = 0; t < n_tokens; ++t) {
+              y[t * rows + r] = table.q4_0(w.Row(r), xq + static_cast<size_t>(t) * q_bytes, cols);
+            }
+          }
+          continue;
+        }
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+          const int n = static_cast<int>(std::min<int64_t>(4, n_tokens - t0));
+          table.interleaved_q4_0(w.Row(r0), xq + static_cast<size_t>(t0) * q_bytes, q_bytes,
+                                 sums8 + t0 * n_blocks, static_cast<size_t>(n_blocks), n, cols,
+                                 y + t0 * rows + r0, static_cast<size_t>(rows));
+        }
+      }
+    });
+    return;
+  }
   DotFn dot = w.type == TensorType::kQ8_0   ? table.q8_0
               : w.type == TensorType::kQ4_0 ? table.q4_0
               : w.type == TensorType::kQ4_K ? table.q4_k
@@ -501,7 +621,6 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
                 : w.type == TensorType::kQ4_0 ? table.q4_0_x8
                                               : nullptr;
   const uint8_t* xq = scratch.data();
-  const size_t row_bytes = w.RowBytes();
   // Rows go in groups of 8 so that a multi-row kernel can share each activation block.
   const int64_t groups = (rows + 7) / 8;
   // With several tokens, 4-bit rows are unpacked once per group and reused for every token.
@@ -523,7 +642,15 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
         }
         continue;
       }
-      for (int64_t t = 0; t < n_tokens; ++t) {
+      int64_t t = 0;
+      if (w.type == TensorType::kQ8_0 && table.q8_0_x8x2 != nullptr && n_rows == 8) {
+        // Token pairs share each weight block load.
+        for (; t + 2 <= n_tokens; t += 2) {
+          table.q8_0_x8x2(w.Row(r0), row_bytes, xq + static_cast<size_t>(t) * q_bytes, q_bytes,
+                          cols, y + t * rows + r0, static_cast<size_t>(rows));
+        }
+      }
+      for (; t < n_tokens; ++t) {
         const uint8_t* xt = xq + static_cast<size_t>(t) * q_bytes;
         float* yt = y + t * rows + r0;
         if (dot8 != nullptr && n_rows == 8) {

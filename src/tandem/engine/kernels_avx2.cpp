@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "tandem/engine/kernels.h"
 
@@ -159,6 +160,81 @@ TANDEM_AVX2 void DotPackedQ4_0x8(const uint8_t* q, const float* d, const void* x
   _mm256_storeu_ps(out, acc);
 }
 
+TANDEM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+// One interleaved group of 8 Q4_0 rows (InterleaveQ4_0) times kTokens activation rows. Each
+// 32-byte slice holds 4 bytes of each row, so maddubs against 4 broadcast activation bytes leaves
+// row r's partial sums in 32-bit lane r: no horizontal reductions. The 8 maddubs results of a
+// block are summed as int16 (at most 8 x 2 x 15 x 127 = 30480 per lane, no overflow), widened
+// once, and 8 x (activation block sum) is subtracted for the nibble offset: the same exact
+// integers as DotQ4_0x8, then the same fma per block, so the results are identical.
+template <int kTokens>
+TANDEM_AVX2 void InterleavedQ4_0Tile(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                                     const int32_t* sums8, size_t sums_stride, int64_t n,
+                                     float* out, size_t out_stride) {
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t)
+    acc[t] = _mm256_setzero_ps();
+  const int64_t n_blocks = n / 32;
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
+    _mm_prefetch(reinterpret_cast<const char*>(block + 8 * kInterleavedQ4_0BlockBytes),
+                 _MM_HINT_T0);
+    const BlockQ8_0* xb[kTokens];
+    for (int t = 0; t < kTokens; ++t)
+      xb[t] = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
+    __m256i s16[kTokens];
+    for (int t = 0; t < kTokens; ++t)
+      s16[t] = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      const __m256i packed =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * k));
+      const __m256i lo = _mm256_and_si256(packed, low_mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      for (int t = 0; t < kTokens; ++t) {
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, Broadcast4(xb[t]->qs + 4 * k)));
+        s16[t] =
+            _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, Broadcast4(xb[t]->qs + 16 + 4 * k)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    for (int t = 0; t < kTokens; ++t) {
+      const __m256i s32 = _mm256_sub_epi32(
+          _mm256_madd_epi16(s16[t], ones),
+          _mm256_set1_epi32(sums8[static_cast<size_t>(t) * sums_stride + static_cast<size_t>(i)]));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(Half(xb[t]->d)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < kTokens; ++t)
+    _mm256_storeu_ps(out + static_cast<size_t>(t) * out_stride, acc[t]);
+}
+
+TANDEM_AVX2 void DotInterleavedQ4_0(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                                    const int32_t* sums8, size_t sums_stride, int n_tokens,
+                                    int64_t n, float* out, size_t out_stride) {
+  switch (n_tokens) {
+    case 4:
+      InterleavedQ4_0Tile<4>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    case 3:
+      InterleavedQ4_0Tile<3>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    case 2:
+      InterleavedQ4_0Tile<2>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+    default:
+      InterleavedQ4_0Tile<1>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
+      return;
+  }
+}
+
 // Eight Q8_0 rows at once, each with its own 8-lane accumulator as in DotQ8_0.
 TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, int64_t n,
                            float* out) {
@@ -177,6 +253,53 @@ TANDEM_AVX2 void DotQ8_0x8(const uint8_t* w, size_t row_bytes, const void* x, in
   }
   for (int r = 0; r < 8; ++r)
     out[r] = HorizontalSum(acc[r]);
+}
+
+// kRows Q8_0 rows times kTokens activation rows with DotQ8_0x8's arithmetic for each pair (one
+// 8-lane accumulator per row and token, reduced by HorizontalSum at the end), so the results
+// are identical; each weight block is loaded, and its absolute value taken, once for all kTokens
+// tokens.
+template <int kRows, int kTokens>
+TANDEM_AVX2 void Q8_0Tile(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
+                          int64_t n, float* out, size_t out_stride) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kRows][kTokens];
+  for (auto& row : acc) {
+    for (__m256& a : row)
+      a = _mm256_setzero_ps();
+  }
+  for (int64_t i = 0; i < n / 32; ++i) {
+    __m256i qx[kTokens];
+    float dx[kTokens];
+    for (int t = 0; t < kTokens; ++t) {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
+      qx[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
+      dx[t] = Half(b->d);
+    }
+    for (int r = 0; r < kRows; ++r) {
+      const auto* a =
+          reinterpret_cast<const BlockQ8_0*>(w + static_cast<size_t>(r) * row_bytes) + i;
+      const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a->qs));
+      const __m256i abs_a = _mm256_sign_epi8(qa, qa);
+      const float dw = Half(a->d);
+      for (int t = 0; t < kTokens; ++t) {
+        const __m256i pairs = _mm256_maddubs_epi16(abs_a, _mm256_sign_epi8(qx[t], qa));
+        const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t]), sums, acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int t = 0; t < kTokens; ++t)
+      out[static_cast<size_t>(t) * out_stride + static_cast<size_t>(r)] = HorizontalSum(acc[r][t]);
+  }
+}
+
+// Eight Q8_0 rows times two tokens (out[t * out_stride + r]).
+TANDEM_AVX2 void DotQ8_0x8x2(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
+                             int64_t n, float* out, size_t out_stride) {
+  Q8_0Tile<4, 2>(w, row_bytes, x, x_stride, n, out, out_stride);
+  Q8_0Tile<4, 2>(w + 4 * row_bytes, row_bytes, x, x_stride, n, out + 4, out_stride);
 }
 
 // K-quant dots keep 8 (and, for Q4_K minimums, 4) float lanes across blocks and reduce them at
@@ -236,9 +359,23 @@ TANDEM_AVX2 float DotQ6K(const void* w, const void* x, int64_t n) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m2 = _mm256_set1_epi8(0x03);
   const __m256i m32 = _mm256_set1_epi8(32);
+  // Per group k: int16 lanes 0-7 pick scale 2k of the half, lanes 8-15 pick scale 2k + 1.
+  __m256i pick[4];
+  for (int k = 0; k < 4; ++k) {
+    const char lo = static_cast<char>(4 * k), hi = static_cast<char>(4 * k + 2);
+    pick[k] = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                               lo + 1, lo, lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1,
+                               hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1);
+  }
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const float d = b[i].d * Half(a[i].d);
+    // The 16 scales as int16: lanes 0-7 of `all` (first half), 8-15 (second half); each half's
+    // 8 copied into both 128-bit lanes.
+    const __m256i all =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    const __m256i half_scales[2] = {_mm256_permute2x128_si256(all, all, 0x00),
+                                    _mm256_permute2x128_si256(all, all, 0x11)};
     __m256i sumi = _mm256_setzero_si256();
     const uint8_t* ql = a[i].ql;
     const uint8_t* qh = a[i].qh;
@@ -261,10 +398,7 @@ TANDEM_AVX2 float DotQ6K(const void* w, const void* x, int64_t n) {
         __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8 + 32 * k));
         // (u - 32) * q8 in pairs of int16, then scaled per 16 elements into int32 lanes.
         __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(g[k], y), _mm256_maddubs_epi16(m32, y));
-        const int16_t s0 = a[i].scales[half * 8 + 2 * k];
-        const int16_t s1 = a[i].scales[half * 8 + 2 * k + 1];
-        __m256i scales =
-            _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
+        const __m256i scales = _mm256_shuffle_epi8(half_scales[half], pick[k]);
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scales, p16));
       }
       ql += 64;
@@ -292,6 +426,8 @@ bool FillAvx2Table(DotTable& table) {
   table.q4_0_x8 = DotQ4_0x8;
   table.q8_0_x8 = DotQ8_0x8;
   table.packed_q4_0_x8 = DotPackedQ4_0x8;
+  table.interleaved_q4_0 = DotInterleavedQ4_0;
+  table.q8_0_x8x2 = DotQ8_0x8x2;
   table.isa = "avx2";
   return true;
 }

@@ -60,6 +60,7 @@ Result<std::unique_ptr<Model>> Model::FromGguf(std::unique_ptr<GgufReader> gguf)
   if (Status s = model->LoadTensors(); !s) {
     return std::unexpected(std::move(s.error()).WithContext("loading tensors"));
   }
+  model->InterleaveWeights();
   return model;
 }
 
@@ -213,6 +214,35 @@ Status Model::LoadTensors() {
     if (Status s = matrix(b + "ffn_down.weight", p.n_ff, p.n_embd, w.w_down); !s) return s;
   }
   return {};
+}
+
+void Model::InterleaveWeights() {
+  std::vector<WeightMatrix*> matrices;
+  auto consider = [&](WeightMatrix& w) {
+    if (w.data != nullptr && w.type == TensorType::kQ4_0 && w.rows >= 8) matrices.push_back(&w);
+  };
+  for (LayerWeights& w : layers_) {
+    for (WeightMatrix* m :
+         {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.w_gate, &w.w_up, &w.w_gate_up, &w.w_down}) {
+      consider(*m);
+    }
+  }
+  // A tied output matrix is also the embedding table, whose rows are read one by one.
+  if (!params_.tied_embeddings) consider(output_);
+  size_t total = 0;
+  for (const WeightMatrix* m : matrices)
+    total += m->RowBytes() * static_cast<size_t>(m->rows);
+  if (total == 0) return;
+  interleaved_ = std::make_unique_for_overwrite<uint8_t[]>(total);
+  size_t offset = 0;
+  for (WeightMatrix* m : matrices) {
+    const size_t bytes = m->RowBytes() * static_cast<size_t>(m->rows);
+    InterleaveQ4_0(*m, interleaved_.get() + offset);
+    gguf_->ReleasePages(m->data, bytes);
+    m->data = interleaved_.get() + offset;
+    m->interleaved = true;
+    offset += bytes;
+  }
 }
 
 uint64_t Model::BytesPerToken() const {
