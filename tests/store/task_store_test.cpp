@@ -116,8 +116,10 @@ TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) 
   {  // Back to the version 1 schema, as an older Tandem left it.
     auto db = sqlite::Open(db_path());
     ASSERT_TRUE(db);
-    ASSERT_TRUE(
-        sqlite::Exec(*db, "ALTER TABLE steps DROP COLUMN approval; PRAGMA user_version = 1"));
+    ASSERT_TRUE(sqlite::Exec(*db,
+                             "DROP TABLE task_access; DROP TABLE sessions; DROP TABLE api_tokens; "
+                             "DROP TABLE users; ALTER TABLE steps DROP COLUMN approval; "
+                             "PRAGMA user_version = 1"));
     sqlite::Close(*db);
   }
   auto reopened = TaskStore::Open(db_path());

@@ -44,6 +44,8 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int p
   // WAL is only recycled once it has: past this size the writer checkpoints itself, as SQLite
   // would have at the threshold.
   if (pages >= kWriterTakesOverFactor * checkpointer->wal_pages_) {
+    // Waits for a background checkpoint in progress, which would make this one a no-op.
+    std::lock_guard checkpointing(checkpointer->checkpoint_mu_);
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
@@ -62,9 +64,11 @@ void WalCheckpointer::Loop() {
     if (stop_) return;
     pending_ = false;
     lock.unlock();
+    std::unique_lock checkpointing(checkpoint_mu_);
     // PASSIVE copies what it can without waiting for locks; a busy database is retried at the
     // next signal, and the WAL stays valid meanwhile.
     sqlite3_wal_checkpoint_v2(connection_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    checkpointing.unlock();
     lock.lock();
   }
 }

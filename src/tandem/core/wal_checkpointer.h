@@ -40,8 +40,9 @@ class WalCheckpointer {
   const int wal_pages_;
   std::mutex mu_;
   std::condition_variable wake_;
-  bool pending_ = false;  // GUARDED_BY(mu_)
-  bool stop_ = false;     // GUARDED_BY(mu_)
+  bool pending_ = false;      // GUARDED_BY(mu_)
+  bool stop_ = false;         // GUARDED_BY(mu_)
+  std::mutex checkpoint_mu_;  // Held while either side checkpoints.
   std::thread thread_;
 };
 
