@@ -8,6 +8,7 @@
 #include "tandem/agent/agent.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
+#include "tandem/memory/openai_embedder.h"
 #include "tandem/router/gateway.h"
 #include "tandem/tools/file_tools.h"
 
@@ -86,11 +87,33 @@ struct Runtime {
   std::unique_ptr<router::Gateway> gateway;
   std::unique_ptr<agent::ModelAccess> models;
   tools::Registry registry;
+  std::unique_ptr<memory::MemoryStore> memory;       // Null unless `[memory] agent = true`.
+  std::unique_ptr<agent::AgentMemory> agent_memory;  // Uses `memory`.
 };
 
 // Configuration problems (no model, missing key, bad catalog or routing) exit with code 3.
 Error AsConfigError(const Error& error) {
   return Error(ErrorCode::kFailedPrecondition, error.message());
+}
+
+// Opens the memory store when the agent is to use it. A store another process holds for
+// writing is reported and the run goes on without memory; a bad [memory] section is an error.
+Status OpenAgentMemory(Runtime& runtime) {
+  Result<agent::AgentMemoryOptions> options = agent::ReadAgentMemoryOptions(runtime.config);
+  if (!options) return std::unexpected(AsConfigError(options.error()));
+  if (!options->enabled) return {};
+  auto embedder = memory::MakeConfiguredEmbedder(runtime.config);
+  if (!embedder) return std::unexpected(embedder.error());
+  auto store =
+      memory::MemoryStore::Open(memory::MemoryDirectory(runtime.config), {}, std::move(*embedder));
+  if (!store) {
+    fmt::print(stderr, "memory unavailable, running without it: {}\n", store.error().message());
+    return {};
+  }
+  runtime.memory = std::move(*store);
+  runtime.agent_memory = std::make_unique<agent::AgentMemory>(runtime.memory.get(), *options,
+                                                              &runtime.gateway->policy());
+  return {};
 }
 
 Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
@@ -124,6 +147,7 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   if (Status registered = tools::RegisterFileTools(runtime->registry); !registered) {
     return std::unexpected(registered.error());
   }
+  if (Status memory = OpenAgentMemory(*runtime); !memory) return std::unexpected(memory.error());
   return runtime;
 }
 
@@ -151,8 +175,11 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
                                 .tools = &runtime.registry,
                                 .events = events,
                                 .policy = &runtime.gateway->policy(),
-                                .cancel = &cancel});
-  Result<agent::TaskOutcome> outcome = controller.Run(task_id, options);
+                                .cancel = &cancel,
+                                .memory = runtime.agent_memory.get()});
+  agent::RunOptions run_options = options;
+  run_options.context_tokens = agent::ContextWindowFor(runtime.config, &runtime.prices);
+  Result<agent::TaskOutcome> outcome = controller.Run(task_id, run_options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));
   if (flags.events != "jsonl") PrintOutcome(*outcome);
   return ExitCodeForOutcome(*outcome);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "tandem/agent/thoughts.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem::cli {
@@ -35,6 +36,7 @@ ordered_json StepJson(const store::StepRecord& step) {
   return {{"seq", step.seq},
           {"status", store::StepStatusName(step.status)},
           {"thoughts", step.thoughts},
+          {"structured_thoughts", agent::ThoughtsToJson(agent::ParseThoughts(step.thoughts))},
           {"tool_call",
            {{"id", step.tool_call_id}, {"name", step.tool_name}, {"arguments", arguments}}},
           {"result", step.result},
@@ -93,6 +95,10 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
   out["steps"] = ordered_json::array();
   for (const store::StepRecord& step : *steps)
     out["steps"].push_back(StepJson(step));
+  if (auto summary = store->GetContextSummary(flags.task_id); summary && *summary) {
+    out["context_summary"] = {{"through_step", (*summary)->through_seq},
+                              {"summary", (*summary)->summary}};
+  }
   out["artifacts"] = ordered_json::array();
   for (const store::ArtifactRecord& artifact : *artifacts) {
     out["artifacts"].push_back({{"path", artifact.path},

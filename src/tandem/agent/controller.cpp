@@ -48,7 +48,8 @@ class Controller::Loop {
         options_(options),
         watchdog_(options.watchdog),
         started_(deps.clock->Monotonic()),
-        elapsed_before_s_(StoredElapsed(task_)) {}
+        elapsed_before_s_(StoredElapsed(task_)),
+        context_(deps.store, deps.models, deps.clock, options.context_tokens) {}
 
   Result<TaskOutcome> Run() {
     Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
@@ -81,15 +82,20 @@ class Controller::Loop {
                                 **exhausted, task_.id));
       }
       int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
-      llm::ChatRequest request{.messages = BuildMessages(task_, steps_, specs_, note),
-                               .tools = specs_,
-                               .tool_choice = "auto"};
-      Result<ModelAnswer> answer =
-          deps_.models->Call(request, {.task_id = task_.id,
-                                       .step_seq = seq,
-                                       .cancel = deps_.cancel,
-                                       .taint = &taint_,
-                                       .escalate = std::exchange(escalate_, false)});
+      CallContext call{
+          .task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel, .taint = &taint_};
+      Result<BuiltContext> context = BuildContext(call, note);
+      if (!context) {
+        if (context.error().code() == ErrorCode::kCancelled || Cancelled()) {
+          return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
+        }
+        return Fail(context.error());
+      }
+      llm::ChatRequest request{
+          .messages = std::move(context->messages), .tools = specs_, .tool_choice = "auto"};
+      call.escalate = std::exchange(escalate_, false);
+      Result<ModelAnswer> answer = deps_.models->Call(request, call);
+      if (answer) context_.Calibrate(answer->response.usage);
       if (!answer) {
         if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
           return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
@@ -117,6 +123,7 @@ class Controller::Loop {
       }
       if (!note.empty()) continue;  // The watchdog asked for a re-plan; the action did not run.
       if (Status executed = Execute(std::move(*step)); !executed) return Fail(executed.error());
+      if (!steps_.empty() && steps_.back().seq == seq) Remember(steps_.back());
       bool failed = steps_.back().result_is_error;
       if (std::optional<Result<TaskOutcome>> stopped =
               Supervise(watchdog_.RecordResult(signature, failed), note)) {
@@ -139,6 +146,50 @@ class Controller::Loop {
     if (!id) return;  // Events are a record of progress; losing one must not stop the task.
     event.id = *id;
     if (deps_.events != nullptr) deps_.events->OnEvent(event);
+  }
+
+  // Memories of other tasks for this step's prompt. A recalled sensitive memory taints the task
+  // before the call it goes into. Memory trouble is reported, not fatal: the task can go on
+  // without it.
+  std::vector<std::string> Recall() {
+    if (deps_.memory == nullptr) return {};
+    std::string_view latest = steps_.empty() ? std::string_view() : steps_.back().result;
+    Result<Recollection> recalled = deps_.memory->Recall(task_, latest, taint_);
+    if (!recalled) {
+      Emit("memory_error", {{"error", recalled.error().message()}});
+      return {};
+    }
+    if (recalled->raised_taint) {
+      task_.taint = taint_.ToJson();
+      task_.updated_at_ms = Now();
+      if (Status saved = deps_.store->UpdateTask(task_); !saved) {
+        Emit("memory_error", {{"error", saved.error().message()}});
+        return {};  // Not recorded as tainted: recalled text must not reach the prompt.
+      }
+      Emit("taint_raised", {{"source", "memory_recall"}, {"taint", taint_.Describe()}});
+    }
+    if (!recalled->texts.empty()) Emit("memory_recalled", {{"count", recalled->texts.size()}});
+    return std::move(recalled->texts);
+  }
+
+  // Stores a finished step's observation; failure is reported, not fatal.
+  void Remember(const StepRecord& step) {
+    if (deps_.memory == nullptr) return;
+    if (Status saved = deps_.memory->RememberStep(task_, step, taint_); !saved) {
+      Emit("memory_error", {{"error", saved.error().message()}});
+    }
+  }
+
+  // The step's conversation, condensing older steps when it would overflow the window.
+  Result<BuiltContext> BuildContext(const CallContext& call, const std::string& note) {
+    Result<BuiltContext> built = context_.Build(task_, steps_, specs_, note, Recall(), call);
+    if (built && built->summarised) {
+      Emit("context_summarised", {{"step", call.step_seq},
+                                  {"through_step", built->summary_through_seq},
+                                  {"estimated_tokens", built->estimated_tokens},
+                                  {"window_tokens", options_.context_tokens}});
+    }
+    return built;
   }
 
   Status SetStatus(TaskStatus status, std::string reason) {
@@ -284,6 +335,11 @@ class Controller::Loop {
     step.result = "finished";
     if (Status saved = Save(step, StepStatus::kDone); !saved) return std::unexpected(saved.error());
     steps_.push_back(step);
+    if (deps_.memory != nullptr) {
+      Status saved = deps_.memory->RememberSummary(task_, summary_,
+                                                   static_cast<int64_t>(steps_.size()), taint_);
+      if (!saved) Emit("memory_error", {{"error", saved.error().message()}});
+    }
     return Stop(TaskStatus::kSucceeded, "finished: " + summary_);
   }
 
@@ -399,6 +455,7 @@ class Controller::Loop {
   bool escalate_ = false;                          // Ask the router for a stronger model.
   std::string summary_;
   bool refused_by_policy_ = false;
+  ContextBuilder context_;
 };
 
 RunOptions StoredRunOptions(const store::TaskRecord& task) {

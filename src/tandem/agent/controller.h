@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <string>
 
+#include "tandem/agent/agent_memory.h"
 #include "tandem/agent/budget.h"
+#include "tandem/agent/context.h"
 #include "tandem/agent/model_access.h"
 #include "tandem/agent/watchdog.h"
 #include "tandem/core/cancellation.h"
@@ -22,6 +24,9 @@ struct RunOptions {
   int max_invalid_answers = 3;  // Consecutive answers without a usable tool call before failing.
   Budget budget;                // USD, tokens, time and tool-call limits; unset: unlimited.
   WatchdogOptions watchdog;     // Loop and no-progress detection.
+  // Context window each prompt must fit (ContextWindowFor); 0: unlimited, history never
+  // condensed. Not saved with the task: `resume` takes it from the configuration.
+  int64_t context_tokens = 0;
 };
 
 // The options a task was last run with (saved in its settings), for `resume`.
@@ -53,6 +58,8 @@ struct ControllerDeps {
   // Feeds the task's taint from its goal and tool results; nullptr: no taint tracking (tests).
   const router::Policy* policy = nullptr;
   const CancellationToken* cancel = nullptr;  // Optional: stops the loop at the next safe point.
+  // Optional: stores observations and summaries, recalls relevant ones into each prompt.
+  AgentMemory* memory = nullptr;
 };
 
 // Runs one task at a time. Not thread-safe; use one Controller per running task.

@@ -12,7 +12,7 @@ namespace {
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 1> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -89,6 +89,14 @@ CREATE TABLE ledger (
   created_at_ms INTEGER NOT NULL
 );
 CREATE INDEX ledger_by_task ON ledger(task_id);
+)sql",
+                                                         R"sql(
+CREATE TABLE context_summaries (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+  through_seq INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
 )sql"};
 
 // Runs `prepared` after `bind`, collecting each row with `read`.
@@ -509,6 +517,37 @@ Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter)
     row.created_at_ms = r.Int(14);
     return row;
   });
+}
+
+Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT INTO context_summaries (task_id, through_seq, summary, updated_at_ms) "
+      "VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET through_seq = "
+      "excluded.through_seq, summary = excluded.summary, updated_at_ms = excluded.updated_at_ms");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, summary.task_id)
+      .Bind(2, summary.through_seq)
+      .Bind(3, summary.summary)
+      .Bind(4, summary.updated_at_ms);
+  return s->Run();
+}
+
+Result<std::optional<ContextSummary>> TaskStore::GetContextSummary(std::string_view task_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "SELECT task_id, through_seq, summary, updated_at_ms FROM context_summaries "
+      "WHERE task_id = ?");
+  if (s) s->Bind(1, task_id);
+  Result<std::vector<ContextSummary>> rows =
+      Collect<ContextSummary>(std::move(s), [](const Statement& r) {
+        return ContextSummary{r.Text(0), r.Int(1), r.Text(2), r.Int(3)};
+      });
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::optional<ContextSummary>();
+  return std::optional<ContextSummary>(std::move(rows->front()));
 }
 
 }  // namespace tandem::store

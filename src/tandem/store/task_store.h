@@ -57,6 +57,11 @@ class TaskStore {
   Result<int64_t> AppendAudit(const AuditRecord& record);
   Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id);
 
+  // Inserts or replaces the task's one summary of its older steps.
+  Status SaveContextSummary(const ContextSummary& summary);
+  // The task's summary, or nullopt when its history was never condensed.
+  Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id);
+
   Result<int64_t> AppendLedger(const LedgerRow& row);
   Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});
 
