@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "tandem/agent/agent.h"
+#include "tandem/agent/delegate.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
 #include "tandem/memory/openai_embedder.h"
@@ -89,6 +90,7 @@ struct Runtime {
   tools::Registry registry;
   std::unique_ptr<memory::MemoryStore> memory;       // Null unless `[memory] agent = true`.
   std::unique_ptr<agent::AgentMemory> agent_memory;  // Uses `memory`.
+  agent::DelegateTool* delegate = nullptr;           // Owned by `registry`.
 };
 
 // Configuration problems (no model, missing key, bad catalog or routing) exit with code 3.
@@ -147,6 +149,11 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   if (Status registered = tools::RegisterFileTools(runtime->registry); !registered) {
     return std::unexpected(registered.error());
   }
+  auto delegate = std::make_unique<agent::DelegateTool>();
+  runtime->delegate = delegate.get();
+  if (Status registered = runtime->registry.Register(std::move(delegate)); !registered) {
+    return std::unexpected(registered.error());
+  }
   if (Status memory = OpenAgentMemory(*runtime); !memory) return std::unexpected(memory.error());
   return runtime;
 }
@@ -170,15 +177,18 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
   JsonlEvents jsonl;
   agent::EventSink* events =
       flags.events == "jsonl" ? static_cast<agent::EventSink*>(&jsonl) : &terminal;
-  agent::Controller controller({.store = runtime.store.get(),
-                                .models = runtime.models.get(),
-                                .tools = &runtime.registry,
-                                .events = events,
-                                .policy = &runtime.gateway->policy(),
-                                .cancel = &cancel,
-                                .memory = runtime.agent_memory.get()});
+  agent::ControllerDeps deps{.store = runtime.store.get(),
+                             .models = runtime.models.get(),
+                             .tools = &runtime.registry,
+                             .events = events,
+                             .policy = &runtime.gateway->policy(),
+                             .cancel = &cancel,
+                             .memory = runtime.agent_memory.get()};
   agent::RunOptions run_options = options;
   run_options.context_tokens = agent::ContextWindowFor(runtime.config, &runtime.prices);
+  // Children run with the same deps as this task.
+  runtime.delegate->Bind(deps, run_options.context_tokens);
+  agent::Controller controller(deps);
   Result<agent::TaskOutcome> outcome = controller.Run(task_id, run_options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));
   if (flags.events != "jsonl") PrintOutcome(*outcome);

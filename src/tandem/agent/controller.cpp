@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tandem/agent/delegate.h"
 #include "tandem/agent/prompt.h"
 #include "tandem/core/id.h"
 
@@ -217,6 +218,12 @@ class Controller::Loop {
     for (const StepRecord& step : steps_) {
       if (step.tool_name != kFinishTool) ++spend.tool_calls;
     }
+    // Delegated children spend out of this task's budget.
+    Result<Spend> children = SpendOfChildren(*deps_.store, task_.id);
+    if (!children) return std::unexpected(children.error());
+    spend.usd += children->usd;
+    spend.tokens += children->tokens;
+    spend.tool_calls += children->tool_calls;
     spend.seconds = ElapsedSeconds();
     return spend;
   }
@@ -366,7 +373,8 @@ class Controller::Loop {
       return Complete(step, {.output = refusal, .is_error = true});
     }
     if (Status saved = Save(step, StepStatus::kRunning); !saved) return saved;
-    tools::ToolContext context{.workspace_root = task_.workspace, .cancel = deps_.cancel};
+    tools::ToolContext context{
+        .workspace_root = task_.workspace, .cancel = deps_.cancel, .task_id = task_.id};
     Result<tools::ToolResult> result = deps_.tools->Invoke(step.tool_name, args, context);
     if (!result) {
       if (result.error().code() == ErrorCode::kCancelled) return {};  // Stays running; resumable.
@@ -402,6 +410,7 @@ class Controller::Loop {
   // Tool results are untrusted and may carry sensitive data: once any does, the task's taint
   // grows and is saved before the next model call, which the router then keeps local.
   Status ObserveResult(const StepRecord& step) {
+    if (step.tool_name == kDelegateTool) return MergeChildTaint(step);
     if (deps_.policy == nullptr || step.result_is_error) return {};
     json args = json::parse(step.tool_arguments, nullptr, false);
     bool raised = false;
@@ -412,6 +421,27 @@ class Controller::Loop {
       raised = deps_.policy->ObserveToolOutput(taint_, step.tool_name, step.result);
     }
     if (!raised) return {};
+    task_.taint = taint_.ToJson();
+    task_.updated_at_ms = Now();
+    if (Status saved = deps_.store->UpdateTask(task_); !saved) return saved;
+    Emit("taint_raised", {{"step", step.seq}, {"taint", taint_.Describe()}});
+    return {};
+  }
+
+  // A child task may have met sensitive data; its result is in this task's context now.
+  Status MergeChildTaint(const StepRecord& step) {
+    Result<std::vector<TaskRecord>> children = deps_.store->ListChildTasks(task_.id);
+    if (!children) return std::unexpected(children.error());
+    size_t marks_before = taint_.marks().size();
+    for (const TaskRecord& child : *children) {
+      Result<router::TaintState> taint = router::TaintState::FromJson(child.taint);
+      if (!taint) continue;
+      for (const router::TaintMark& mark : taint->marks()) {
+        // Inherited marks are this task's own already.
+        if (mark.source != router::TaintSource::kParentTask) taint_.Add(mark);
+      }
+    }
+    if (taint_.marks().size() == marks_before) return {};
     task_.taint = taint_.ToJson();
     task_.updated_at_ms = Now();
     if (Status saved = deps_.store->UpdateTask(task_); !saved) return saved;

@@ -324,6 +324,14 @@ Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
+Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view parent_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, fmt::format("SELECT {} FROM tasks WHERE parent_id = ? ORDER BY id", kTaskColumns));
+  if (s) s->Bind(1, parent_id);
+  return Collect<TaskRecord>(std::move(s), ReadTask);
+}
+
 Status TaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the

@@ -39,6 +39,8 @@ class TaskStore {
   Result<std::optional<TaskRecord>> GetTask(std::string_view id);
   // Newest first.
   Result<std::vector<TaskRecord>> ListTasks(int limit = 100);
+  // Tasks whose parent is `parent_id`, oldest first.
+  Result<std::vector<TaskRecord>> ListChildTasks(std::string_view parent_id);
 
   // Inserts or replaces the step (task_id, seq). Fails with kAlreadyExists when its
   // idempotency key belongs to another step.
