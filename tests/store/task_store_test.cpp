@@ -137,6 +137,38 @@ TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
   EXPECT_EQ(store_->ListLedger()->size(), 2u);
 }
 
+TEST_F(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto none = store_->GetContextSummary(task.id);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(store_->SaveContextSummary({task.id, 3, "first three steps", 10}));
+  ASSERT_TRUE(store_->SaveContextSummary({task.id, 7, "first seven steps", 20}));
+  auto summary = store_->GetContextSummary(task.id);
+  ASSERT_TRUE(summary && *summary);
+  EXPECT_EQ((*summary)->through_seq, 7);
+  EXPECT_EQ((*summary)->summary, "first seven steps");
+  EXPECT_FALSE(store_->SaveContextSummary({"no-such-task", 1, "x", 1})) << "foreign key";
+}
+
+TEST_F(TaskStoreTest, ChildTasksAreListedUnderTheirParent) {
+  TaskRecord parent = MakeTask("parent");
+  ASSERT_TRUE(store_->CreateTask(parent));
+  TaskRecord child = MakeTask("child");
+  child.parent_id = parent.id;
+  ASSERT_TRUE(store_->CreateTask(child));
+  ASSERT_TRUE(store_->CreateTask(MakeTask("unrelated")));
+  auto children = store_->ListChildTasks(parent.id);
+  ASSERT_TRUE(children);
+  ASSERT_EQ(children->size(), 1u);
+  EXPECT_EQ((*children)[0].id, child.id);
+  EXPECT_EQ((*children)[0].parent_id, parent.id);
+  auto none = store_->ListChildTasks(child.id);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
