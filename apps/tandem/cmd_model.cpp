@@ -3,12 +3,16 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli.h"
+#include "tandem/core/cancellation.h"
 #include "tandem/engine/benchmark.h"
 #include "tandem/engine/context.h"
+#include "tandem/engine/generator.h"
 #include "tandem/engine/model.h"
 #include "tandem/engine/model_info.h"
+#include "tandem/engine/openai_server.h"
 #include "tandem/engine/sampler.h"
 #include "tandem/engine/synthetic_model.h"
 
@@ -62,6 +66,7 @@ struct RunFlags {
   float top_p = 0.95f;
   float min_p = 0.05f;
   float repeat_penalty = 1.0f;
+  std::vector<std::string> stop;
   bool ignore_eos = false;
   bool parse_special = false;
   bool json = false;
@@ -91,39 +96,23 @@ int Run(const RunFlags& f) {
                            .min_p = f.min_p,
                            .repeat_penalty = f.repeat_penalty,
                            .seed = f.seed});
-  auto start = std::chrono::steady_clock::now();
-  Result<std::span<const float>> logits = context.Eval(eval);
-  if (!logits) return ReportError(logits.error(), ExitCodeFor(logits.error()));
-  auto prompt_done = std::chrono::steady_clock::now();
-  std::vector<TokenId> history = eval;
-  std::vector<TokenId> generated;
-  std::string text;
-  std::string stop_reason = "length";
-  for (int i = 0; i < f.n_predict; ++i) {
-    TokenId next = sampler.Sample(*logits, history);
-    if (!f.ignore_eos && vocab.IsEndOfGeneration(next)) {
-      stop_reason = "eos";
-      break;
-    }
-    generated.push_back(next);
-    history.push_back(next);
-    std::string piece = vocab.TokenToPiece(next);
-    text += piece;
-    if (!f.json) {
+  CancellationToken cancel;
+  SignalCancellation interrupt(cancel);
+  engine::GenerateOptions options{
+      .max_tokens = f.n_predict, .stop = f.stop, .ignore_eos = f.ignore_eos, .cancel = &cancel};
+  if (!f.json) {
+    options.on_text = [](std::string_view piece) {
       fmt::print("{}", piece);
       std::fflush(stdout);
-    }
-    if (i + 1 == f.n_predict) break;
-    if (context.n_past() >= context.n_ctx()) {
-      stop_reason = "context";
-      break;
-    }
-    logits = context.Eval(std::span(&next, 1));
-    if (!logits) return ReportError(logits.error(), ExitCodeFor(logits.error()));
+    };
   }
-  auto end = std::chrono::steady_clock::now();
-  double prompt_s = std::chrono::duration<double>(prompt_done - start).count();
-  double gen_s = std::chrono::duration<double>(end - prompt_done).count();
+  Result<engine::Generation> generation = engine::Generate(context, sampler, eval, options);
+  if (!generation) return ReportError(generation.error(), ExitCodeFor(generation.error()));
+  const std::vector<TokenId>& generated = generation->tokens;
+  const std::string& text = generation->text;
+  const std::string& stop_reason = generation->stop_reason;
+  double prompt_s = generation->prompt_seconds;
+  double gen_s = generation->generation_seconds;
   if (f.json) {
     fmt::print("{}\n", Dump({{"prompt_tokens", prompt},
                              {"tokens", generated},
@@ -212,6 +201,29 @@ int Bench(const BenchFlags& f) {
   return kExitOk;
 }
 
+struct ServeFlags {
+  std::string file;
+  int port = 8080;
+  int threads = 0;
+  int ctx = 0;
+};
+
+int Serve(const ServeFlags& f) {
+  Result<std::shared_ptr<const engine::Model>> model = engine::LoadSharedModel(f.file);
+  if (!model) return ReportError(model.error(), ExitCodeFor(model.error()));
+  engine::EngineServer server(*model, {.n_ctx = f.ctx, .n_threads = f.threads});
+  Result<int> port = server.Start("127.0.0.1", f.port);
+  if (!port) return ReportError(port.error(), kExitTaskFailed);
+  fmt::print("serving {} at http://127.0.0.1:{}/v1 (Ctrl-C stops)\n", server.model_name(), *port);
+  std::fflush(stdout);
+  CancellationToken cancel;
+  SignalCancellation interrupt(cancel);
+  while (!cancel.IsCancelled())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.Stop();
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddModelCommands(CLI::App& app, CommandState& state) {
@@ -258,11 +270,23 @@ void AddModelCommands(CLI::App& app, CommandState& state) {
   run->add_option("--min-p", rf->min_p, "Min-p (0: off)")->capture_default_str();
   run->add_option("--repeat-penalty", rf->repeat_penalty, "Repetition penalty (1: off)")
       ->capture_default_str();
+  run->add_option("--stop", rf->stop,
+                  "Stop before this text (repeatable); the text never includes it");
   run->add_flag("--ignore-eos", rf->ignore_eos, "Keep generating after end-of-generation tokens");
   run->add_flag("--parse-special", rf->parse_special, "Parse special-token text in the prompt");
   run->add_flag("--json", rf->json,
                 "Print JSON ({\"prompt_tokens\", \"tokens\", \"text\", ...}) at the end");
   run->callback([&state, rf] { state.exit_code = Run(*rf); });
+
+  CLI::App* serve =
+      model->add_subcommand("serve", "Serve a model over an OpenAI-compatible API on 127.0.0.1");
+  auto sf = std::make_shared<ServeFlags>();
+  serve->add_option("FILE", sf->file, "GGUF model")->required();
+  serve->add_option("--port", sf->port, "Port (0: any free port)")->capture_default_str();
+  serve->add_option("--threads,-t", sf->threads, "Threads (0: all)")->capture_default_str();
+  serve->add_option("--ctx", sf->ctx, "Context size (0: training context, at most 4096)")
+      ->capture_default_str();
+  serve->callback([&state, sf] { state.exit_code = Serve(*sf); });
 
   CLI::App* bench = model->add_subcommand(
       "bench", "Measure prompt and generation speed on a file or a synthetic shape");

@@ -7,11 +7,14 @@
 #include "cli.h"
 #include "tandem/agent/agent.h"
 #include "tandem/agent/delegate.h"
+#include "tandem/agent/terminal_approver.h"
+#include "tandem/agent/terminal_view.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
+#include "tandem/engine/engine_chat_model.h"
 #include "tandem/memory/openai_embedder.h"
 #include "tandem/router/gateway.h"
-#include "tandem/tools/file_tools.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::cli {
 namespace {
@@ -27,6 +30,8 @@ struct RunFlags {
   std::optional<int64_t> budget_tool_calls;
   double add_budget_usd = 0;    // resume: raises the USD budget by this much.
   std::string events = "text";  // "text" for people, "jsonl" for programs.
+  bool interactive = false;     // Ask on stdin even when it is not a terminal (scripts, tests).
+  bool continuous = false;      // Approve every call without asking.
 };
 
 // Prints each event as one JSON object per line on stdout, for programs.
@@ -45,39 +50,6 @@ class JsonlEvents final : public agent::EventSink {
   }
 };
 
-// Prints each event as a line a person can follow.
-class TerminalEvents final : public agent::EventSink {
- public:
-  void OnEvent(const store::EventRecord& event) override {
-    nlohmann::json payload = nlohmann::json::parse(event.payload, nullptr, false);
-    if (payload.is_discarded()) return;
-    if (event.type == "action_proposed") {
-      std::string thoughts = payload.value("thoughts", "");
-      if (!thoughts.empty()) fmt::print("  thinking: {}\n", thoughts);
-      fmt::print("  step {}: {} {}\n", payload.value("step", 0), payload.value("tool", ""),
-                 payload["arguments"].dump());
-    } else if (event.type == "step_done") {
-      std::string result = payload.value("result", "");
-      if (result.size() > 200) result = result.substr(0, 200) + "...";
-      fmt::print("    -> {}{}\n", payload.value("is_error", false) ? "error: " : "", result);
-    } else if (event.type == "invalid_answer") {
-      fmt::print("  model answer rejected: {}\n", payload.value("problem", ""));
-    } else if (event.type == "watchdog") {
-      fmt::print("  watchdog: {} ({})\n", payload.value("reason", ""),
-                 payload.value("verdict", ""));
-    } else if (event.type == "budget_warning") {
-      fmt::print("  budget: over 80% of the {} limit\n", payload.value("limit", ""));
-    } else if (event.type == "taint_raised") {
-      fmt::print("  sensitive data entered the task ({}): model calls stay local from now on\n",
-                 payload.value("taint", ""));
-    } else if (event.type == "approval_refused") {
-      fmt::print("  refused {}: needs approval and stdin is not a terminal\n",
-                 payload.value("tool", ""));
-    }
-    std::fflush(stdout);
-  }
-};
-
 // Everything a run needs, opened from the configuration. Declaration order is destruction
 // order in reverse: the gateway and access objects go before the store they write to.
 struct Runtime {
@@ -87,6 +59,7 @@ struct Runtime {
   std::unique_ptr<agent::StoreAuditSink> audit;
   std::unique_ptr<router::Gateway> gateway;
   std::unique_ptr<agent::ModelAccess> models;
+  tools::ToolsConfig tools_config;
   tools::Registry registry;
   std::unique_ptr<memory::MemoryStore> memory;       // Null unless `[memory] agent = true`.
   std::unique_ptr<agent::AgentMemory> agent_memory;  // Uses `memory`.
@@ -140,14 +113,25 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
   runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get());
-  auto gateway = router::Gateway::Create(runtime->config, {.audit = runtime->audit.get()});
+  // Kind "engine" providers run in-process through the embedded engine; the rest go through
+  // the router's default (OpenAI-compatible) factory.
+  router::ModelFactory factory = [](const Config& cfg, const ProviderConfig& provider) {
+    return provider.kind == "engine" ? engine::MakeEngineChatModel(cfg, provider)
+                                     : router::DefaultModelFactory(cfg, provider);
+  };
+  auto gateway = router::Gateway::Create(
+      runtime->config, {.audit = runtime->audit.get(), .model_factory = std::move(factory)});
   if (!gateway) return std::unexpected(AsConfigError(gateway.error()));
   runtime->gateway = std::move(*gateway);
   runtime->models = std::make_unique<agent::GatewayModelAccess>(
       runtime->gateway.get(), &runtime->config, &runtime->prices, runtime->store.get(),
       &SystemClock());
-  if (Status registered = tools::RegisterFileTools(runtime->registry); !registered) {
-    return std::unexpected(registered.error());
+  Result<tools::ToolsConfig> tools_config = tools::ParseToolsConfig(runtime->config);
+  if (!tools_config) return std::unexpected(AsConfigError(tools_config.error()));
+  runtime->tools_config = std::move(*tools_config);
+  if (Status registered = tools::RegisterBuiltinTools(runtime->registry, runtime->tools_config);
+      !registered) {
+    return std::unexpected(AsConfigError(registered.error()));
   }
   auto delegate = std::make_unique<agent::DelegateTool>();
   runtime->delegate = delegate.get();
@@ -173,16 +157,27 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
           const RunFlags& flags) {
   CancellationToken cancel;
   SignalCancellation signals(cancel);
-  TerminalEvents terminal;
+  agent::TerminalView terminal(stdout, {.live = isatty(STDOUT_FILENO) != 0});
   JsonlEvents jsonl;
   agent::EventSink* events =
       flags.events == "jsonl" ? static_cast<agent::EventSink*>(&jsonl) : &terminal;
+  // Prompts go to stderr so that stdout stays parseable with --events jsonl.
+  agent::TerminalApprover asker(stdin, stderr);
+  agent::ContinuousApprover continuous;
+  agent::Approver* approver = nullptr;  // Nobody: external calls are refused.
+  if (flags.continuous) {
+    approver = &continuous;
+  } else if (flags.interactive || isatty(STDIN_FILENO) != 0) {
+    approver = &asker;
+  }
   agent::ControllerDeps deps{.store = runtime.store.get(),
                              .models = runtime.models.get(),
                              .tools = &runtime.registry,
                              .events = events,
                              .policy = &runtime.gateway->policy(),
                              .cancel = &cancel,
+                             .approver = approver,
+                             .tools_config = &runtime.tools_config,
                              .memory = runtime.agent_memory.get()};
   agent::RunOptions run_options = options;
   run_options.context_tokens = agent::ContextWindowFor(runtime.config, &runtime.prices);
@@ -198,7 +193,6 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
 // Flags win over `base` (the configuration for `run`, the task's saved options for `resume`).
 agent::RunOptions ApplyFlags(agent::RunOptions base, const RunFlags& flags) {
   if (flags.max_steps > 0) base.max_steps = flags.max_steps;
-  base.interactive = isatty(STDIN_FILENO) != 0;
   if (flags.budget_usd) base.budget.usd = flags.budget_usd;
   if (flags.budget_tokens) base.budget.tokens = flags.budget_tokens;
   if (flags.budget_seconds) base.budget.seconds = flags.budget_seconds;
@@ -268,6 +262,14 @@ void AddBudgetOptions(CLI::App& command, RunFlags& flags) {
       ->check(CLI::PositiveNumber);
   command.add_option("--events", flags.events, "text (default) or jsonl: one JSON event per line")
       ->check(CLI::IsMember({"text", "jsonl"}));
+  CLI::Option* interactive = command.add_flag(
+      "--interactive", flags.interactive,
+      "Ask for approvals on stdin even when it is not a terminal (answers one per line)");
+  command
+      .add_flag("--continuous", flags.continuous,
+                "Approve every tool call without asking (still bounded by --max-steps and "
+                "budgets)")
+      ->excludes(interactive);
 }
 
 }  // namespace

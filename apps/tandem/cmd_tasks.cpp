@@ -33,6 +33,8 @@ ordered_json TaskJson(const store::TaskRecord& task) {
 ordered_json StepJson(const store::StepRecord& step) {
   ordered_json arguments = ordered_json::parse(step.tool_arguments, nullptr, false);
   if (arguments.is_discarded()) arguments = step.tool_arguments;
+  ordered_json approval = ordered_json::parse(step.approval, nullptr, false);
+  if (approval.is_discarded()) approval = nullptr;  // Empty: the call needed no approval.
   return {{"seq", step.seq},
           {"status", store::StepStatusName(step.status)},
           {"thoughts", step.thoughts},
@@ -45,7 +47,8 @@ ordered_json StepJson(const store::StepRecord& step) {
           {"completion_tokens", step.completion_tokens},
           {"cost_usd", step.cost_usd},
           {"provider", step.provider},
-          {"zone", step.zone}};
+          {"zone", step.zone},
+          {"approval", approval}};
 }
 
 std::string Dump(const ordered_json& value) {

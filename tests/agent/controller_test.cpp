@@ -176,7 +176,7 @@ TEST_F(ControllerTest, ExternalActionIsRefusedWhenNoOneCanApprove) {
   Controller controller = MakeController();
   auto task = controller.Create("Post the news", dir_.path() / "ws", {});
   ASSERT_TRUE(task);
-  ASSERT_TRUE(controller.Run(task->id, {.interactive = false}));
+  ASSERT_TRUE(controller.Run(task->id, {}));
   EXPECT_FALSE(ran);
   auto steps = store_->ListSteps(task->id);
   ASSERT_TRUE(steps);

@@ -53,6 +53,33 @@ TEST_F(ModelCliTest, RunIsReproducibleWithASeed) {
   EXPECT_EQ(nlohmann::json::parse(a.out)["tokens"], nlohmann::json::parse(b.out)["tokens"]);
 }
 
+TEST_F(ModelCliTest, RunStopsBeforeAStopString) {
+  std::vector<std::string> args = {
+      "model",     "run",    Shared("reference/tiny-llama-f32.gguf").string(),
+      "--prompt",  "Hello",  "-n",
+      "24",        "--temp", "0",
+      "--threads", "2",      "--json"};
+  ProcessResult free = RunTandem(args);
+  ASSERT_EQ(free.exit_code, 0) << free.err;
+  std::string text = nlohmann::json::parse(free.out)["text"].get<std::string>();
+  ASSERT_GE(text.size(), 8u);
+  std::string stop = text.substr(4, 3);
+  args.insert(args.end(), {"--stop", stop});
+  ProcessResult stopped = RunTandem(args);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  nlohmann::json out = nlohmann::json::parse(stopped.out);
+  EXPECT_EQ(out["text"], text.substr(0, text.find(stop)));
+  EXPECT_EQ(out["stop_reason"], "stop");
+  // Streamed (non-JSON) output never shows the stop string either.
+  args.pop_back();
+  args.pop_back();
+  args.pop_back();
+  args.insert(args.end(), {"--stop", stop});
+  ProcessResult plain = RunTandem(args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out, text.substr(0, text.find(stop)) + "\n");
+}
+
 TEST_F(ModelCliTest, TokenizeHonoursBosAndSpecialFlags) {
   std::string vocab = Shared("vocab/ggml-vocab-phi-3.gguf").string();
   ProcessResult with_bos =

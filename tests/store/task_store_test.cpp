@@ -97,6 +97,39 @@ TEST_F(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
   EXPECT_EQ(status.error().code(), ErrorCode::kAlreadyExists);
 }
 
+TEST_F(TaskStoreTest, StepsKeepTheirApprovalDecision) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  StepRecord step{.task_id = task.id, .seq = 1, .tool_name = "send_email"};
+  ASSERT_TRUE(store_->SaveStep(step));
+  EXPECT_EQ((*store_->ListSteps(task.id))[0].approval, "");
+  step.approval = R"({"decision":"granted","by":"person"})";
+  ASSERT_TRUE(store_->SaveStep(step));
+  EXPECT_EQ((*store_->ListSteps(task.id))[0].approval, step.approval);
+}
+
+TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  ASSERT_TRUE(store_->SaveStep({.task_id = task.id, .seq = 1, .tool_name = "read_file"}));
+  store_.reset();
+  {  // Back to the version 1 schema, as an older Tandem left it.
+    auto db = sqlite::Open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(sqlite::Exec(*db,
+                             "DROP TABLE context_summaries; ALTER TABLE steps DROP COLUMN "
+                             "approval; PRAGMA user_version = 1"));
+    sqlite::Close(*db);
+  }
+  auto reopened = TaskStore::Open(db_path());
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  auto steps = (*reopened)->ListSteps(task.id);
+  ASSERT_TRUE(steps) << steps.error().message();
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].tool_name, "read_file");
+  EXPECT_EQ((*steps)[0].approval, "");
+}
+
 TEST_F(TaskStoreTest, StepsOfAnUnknownTaskViolateForeignKeys) {
   EXPECT_FALSE(store_->SaveStep(StepRecord{.task_id = "nope", .seq = 1}));
 }
@@ -176,6 +209,29 @@ TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
   auto reopened = TaskStore::Open(db_path());
   ASSERT_TRUE(reopened) << reopened.error().message();
   EXPECT_TRUE(*(*reopened)->GetTask(task.id));
+}
+
+// Checkpoints run on the store's own thread, not in the writer's commits: the WAL must still be
+// recycled (not grow with everything ever written) and every row must survive a reopen.
+TEST_F(TaskStoreTest, TheWalIsCheckpointedInTheBackgroundAndNothingIsLost) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  const std::string payload(2000, 'x');
+  constexpr int kEvents = 12000;  // About 25 MB through the WAL, over six times its threshold.
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "note", .payload = payload}));
+  }
+  std::filesystem::path wal = db_path().string() + "-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  // Unbounded, it would hold everything written (over 100 MB). The writer takes over at 4000
+  // pages; a background checkpoint still finishing may let it grow a little past that.
+  EXPECT_LT(std::filesystem::file_size(wal), uintmax_t{32} << 20);
+  store_.reset();
+  auto reopened = TaskStore::Open(db_path());
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  auto events = (*reopened)->ListEvents(task.id);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), size_t{kEvents});
 }
 
 TEST_F(TaskStoreTest, RefusesADatabaseFromANewerVersion) {

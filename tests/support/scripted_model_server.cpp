@@ -3,21 +3,62 @@
 #include <stdexcept>
 
 namespace tandem::testing {
+namespace {
+
+using nlohmann::json;
+
+// A chat completion as the server-sent events of a streamed answer: the text in a few pieces,
+// the tool calls, the finish reason, the usage, then [DONE] (OpenAI's chunk format).
+std::string ToEventStream(const json& completion) {
+  std::string out;
+  auto send = [&out](const json& chunk) { out += "data: " + chunk.dump() + "\n\n"; };
+  auto delta = [](json fields) { return json{{"choices", {{{"index", 0}, {"delta", fields}}}}}; };
+  const json& choice = completion["choices"][0];
+  const json& message = choice["message"];
+  send(delta({{"role", "assistant"}}));
+  std::string content = message.value("content", "");
+  for (size_t at = 0; at < content.size();) {
+    size_t next = content.find(' ', at + 1);
+    next = next == std::string::npos ? content.size() : next;
+    send(delta({{"content", content.substr(at, next - at)}}));
+    at = next;
+  }
+  if (message.contains("tool_calls")) {
+    json calls = message["tool_calls"];
+    for (size_t i = 0; i < calls.size(); ++i)
+      calls[i]["index"] = i;
+    send(delta({{"tool_calls", calls}}));
+  }
+  send({{"choices",
+         {{{"index", 0}, {"delta", json::object()}, {"finish_reason", choice["finish_reason"]}}}}});
+  if (completion.contains("usage"))
+    send({{"choices", json::array()}, {"usage", completion["usage"]}});
+  return out + "data: [DONE]\n\n";
+}
+
+}  // namespace
 
 ScriptedModelServer::ScriptedModelServer() {
   server_.Post("/v1/chat/completions",
                [this](const httplib::Request& request, httplib::Response& response) {
                  ScriptedReply reply{500, R"({"error":{"message":"no scripted reply left"}})"};
+                 json body = json::parse(request.body, nullptr, false);
+                 bool stream = body.is_object() && body.value("stream", false);
                  {
                    std::lock_guard lock(mu_);
-                   requests_.push_back(nlohmann::json::parse(request.body, nullptr, false));
+                   requests_.push_back(body);
                    if (!replies_.empty()) {
                      reply = std::move(replies_.front());
                      replies_.pop_front();
                    }
                  }
                  response.status = reply.status;
-                 response.set_content(reply.body, "application/json");
+                 json completion = json::parse(reply.body, nullptr, false);
+                 if (stream && reply.status == 200 && completion.contains("choices")) {
+                   response.set_content(ToEventStream(completion), "text/event-stream");
+                 } else {
+                   response.set_content(reply.body, "application/json");
+                 }
                });
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port");

@@ -29,7 +29,8 @@ class ScriptedModelServer {
   // "http://127.0.0.1:PORT/v1".
   std::string base_url() const;
 
-  // Queues a reply. When the queue is empty the server answers 500.
+  // Queues a reply. When the queue is empty the server answers 500. A request with
+  // "stream": true gets a chat completion reply as server-sent events (text in pieces).
   void Push(ScriptedReply reply);
   // A chat completion with one tool call and the given usage.
   void PushToolCall(const std::string& name, const nlohmann::json& arguments,

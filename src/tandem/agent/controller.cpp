@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tandem/agent/approval_gate.h"
 #include "tandem/agent/delegate.h"
 #include "tandem/agent/prompt.h"
 #include "tandem/core/id.h"
@@ -22,7 +23,6 @@ constexpr double kBudgetWarning = 0.8;  // Share of a limit at which a warning e
 
 json SettingsJson(const RunOptions& options, double elapsed_s) {
   return {{"max_steps", options.max_steps},
-          {"interactive", options.interactive},
           {"budget", BudgetToJson(options.budget)},
           {"elapsed_s", elapsed_s}};
 }
@@ -50,6 +50,7 @@ class Controller::Loop {
         watchdog_(options.watchdog),
         started_(deps.clock->Monotonic()),
         elapsed_before_s_(StoredElapsed(task_)),
+        gate_(deps.approver, deps.tools_config),
         context_(deps.store, deps.models, deps.clock, options.context_tokens) {}
 
   Result<TaskOutcome> Run() {
@@ -66,6 +67,7 @@ class Controller::Loop {
     }
     Emit("task_started", {{"goal", task_.goal}, {"resumed_steps", steps_.size()}});
     if (Status recovered = RecoverInterruptedStep(); !recovered) return Fail(recovered.error());
+    if (paused_) return Stop(TaskStatus::kStopped, *paused_);
     std::string note;
     int invalid_streak = 0;
     while (true) {
@@ -83,8 +85,13 @@ class Controller::Loop {
                                 **exhausted, task_.id));
       }
       int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
-      CallContext call{
-          .task_id = task_.id, .step_seq = seq, .cancel = deps_.cancel, .taint = &taint_};
+      ReportProgress();
+      CallContext call{.task_id = task_.id,
+                       .step_seq = seq,
+                       .cancel = deps_.cancel,
+                       .taint = &taint_,
+                       .stream = StreamsText(),
+                       .on_text = StreamTo(seq)};
       Result<BuiltContext> context = BuildContext(call, note);
       if (!context) {
         if (context.error().code() == ErrorCode::kCancelled || Cancelled()) {
@@ -125,6 +132,7 @@ class Controller::Loop {
       if (!note.empty()) continue;  // The watchdog asked for a re-plan; the action did not run.
       if (Status executed = Execute(std::move(*step)); !executed) return Fail(executed.error());
       if (!steps_.empty() && steps_.back().seq == seq) Remember(steps_.back());
+      if (paused_) return Stop(TaskStatus::kStopped, *paused_);
       bool failed = steps_.back().result_is_error;
       if (std::optional<Result<TaskOutcome>> stopped =
               Supervise(watchdog_.RecordResult(signature, failed), note)) {
@@ -135,6 +143,24 @@ class Controller::Loop {
 
  private:
   bool Cancelled() const { return deps_.cancel != nullptr && deps_.cancel->IsCancelled(); }
+  bool StreamsText() const { return deps_.events != nullptr && deps_.events->WantsModelText(); }
+
+  std::function<void(std::string_view)> StreamTo(int64_t seq) const {
+    if (!StreamsText()) return {};
+    EventSink* sink = deps_.events;
+    return [sink, seq](std::string_view text) { sink->OnModelText(seq, text); };
+  }
+
+  // Live displays only; a ledger read per step, skipped when nobody watches.
+  void ReportProgress() {
+    if (deps_.events == nullptr) return;
+    Result<Spend> spend = CurrentSpend();
+    deps_.events->OnProgress({.task_id = task_.id,
+                              .step = static_cast<int64_t>(steps_.size()),
+                              .max_steps = options_.max_steps,
+                              .spent = spend ? *spend : Spend{.seconds = ElapsedSeconds()},
+                              .budget = options_.budget});
+  }
   int64_t Now() const { return ToUnixMillis(deps_.clock->Now()); }
 
   void Emit(std::string type, json payload) {
@@ -267,6 +293,7 @@ class Controller::Loop {
   Result<TaskOutcome> Stop(TaskStatus status, std::string reason) {
     task_.settings = SettingsJson(options_, ElapsedSeconds()).dump();
     if (Status saved = SetStatus(status, reason); !saved) return std::unexpected(saved.error());
+    ReportProgress();
     Emit("task_finished", {{"status", store::TaskStatusName(status)}, {"reason", reason}});
     return TaskOutcome{
         task_.id,          status, std::move(reason), summary_, static_cast<int64_t>(steps_.size()),
@@ -364,13 +391,27 @@ class Controller::Loop {
     const tools::Tool* tool = deps_.tools->Find(step.tool_name);
     json args = json::parse(step.tool_arguments, nullptr, false);
     if (tool == nullptr) return Complete(step, {.output = "unknown tool", .is_error = true});
-    if (tool->EffectOf(args) == tools::EffectClass::kExternal && !options_.interactive) {
-      std::string refusal = fmt::format(
-          "refused: {} has an external effect and needs approval, but no one can approve in "
-          "this non-interactive run. Choose another way or finish.",
-          step.tool_name);
-      Emit("approval_refused", {{"step", step.seq}, {"tool", step.tool_name}});
-      return Complete(step, {.output = refusal, .is_error = true});
+    // A step approved before an interruption is not asked about again.
+    if (!ApprovalGranted(step)) {
+      GateOutcome gate = gate_.Check(step, *tool, args, steps_, [this](std::string type, json p) {
+        Emit(std::move(type), std::move(p));
+      });
+      if (!gate.record.is_null()) step.approval = gate.record.dump();
+      switch (gate.action) {
+        case GateAction::kRun:
+          break;
+        case GateAction::kRefuse:
+        case GateAction::kFeedback:
+          return Complete(step, {.output = std::move(gate.observation),
+                                 .is_error = gate.action == GateAction::kRefuse});
+        case GateAction::kStopRun:
+          paused_ = std::move(gate.observation);
+          return Save(step, StepStatus::kProposed);
+      }
+      // The decision is committed before the call starts, so a crash now does not ask again.
+      if (!step.approval.empty()) {
+        if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
+      }
     }
     if (Status saved = Save(step, StepStatus::kRunning); !saved) return saved;
     tools::ToolContext context{
@@ -483,6 +524,8 @@ class Controller::Loop {
   double elapsed_before_s_;                        // Wall time of earlier runs.
   std::set<std::string> warned_;                   // Budget limits already warned about.
   bool escalate_ = false;                          // Ask the router for a stronger model.
+  ApprovalGate gate_;
+  std::optional<std::string> paused_;  // Why the run stops waiting for a person (stdin closed).
   std::string summary_;
   bool refused_by_policy_ = false;
   ContextBuilder context_;
@@ -493,7 +536,6 @@ RunOptions StoredRunOptions(const store::TaskRecord& task) {
   json settings = json::parse(task.settings, nullptr, false);
   if (!settings.is_object()) return options;
   options.max_steps = settings.value("max_steps", options.max_steps);
-  options.interactive = settings.value("interactive", options.interactive);
   options.budget = BudgetFromJson(settings.value("budget", json::object()));
   return options;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "tandem/agent/agent_memory.h"
+#include "tandem/agent/approval.h"
 #include "tandem/agent/budget.h"
 #include "tandem/agent/context.h"
 #include "tandem/agent/model_access.h"
@@ -15,12 +16,12 @@
 #include "tandem/router/policy.h"
 #include "tandem/store/task_store.h"
 #include "tandem/tools/tools.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::agent {
 
 struct RunOptions {
-  int max_steps = 30;        // Model turns allowed in total (resume counts earlier steps).
-  bool interactive = false;  // False: never wait for a person; calls needing approval are refused.
+  int max_steps = 30;           // Model turns allowed in total (resume counts earlier steps).
   int max_invalid_answers = 3;  // Consecutive answers without a usable tool call before failing.
   Budget budget;                // USD, tokens, time and tool-call limits; unset: unlimited.
   WatchdogOptions watchdog;     // Loop and no-progress detection.
@@ -41,12 +42,27 @@ struct TaskOutcome {
   bool refused_by_policy = false;  // The router refused a call (privacy policy).
 };
 
+// Where a run stands, for live displays (not persisted: events and the ledger are the record).
+struct Progress {
+  std::string task_id;
+  int64_t step = 0;   // Steps recorded so far.
+  int max_steps = 0;  // The run's step limit.
+  Spend spent;        // Cost and tokens from the ledger, tool calls, wall time of all runs.
+  Budget budget;      // Unset limits are unlimited.
+};
+
 // Receives every event as it is persisted (terminal rendering, servers). Called on the loop's
 // thread; must not block for long.
 class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void OnEvent(const store::EventRecord& event) = 0;
+  // True to have model answers streamed to OnModelText (live display); streamed text is not
+  // persisted (the answer is, in the step and its action_proposed event).
+  virtual bool WantsModelText() const { return false; }
+  virtual void OnModelText(int64_t /*step_seq*/, std::string_view /*text*/) {}
+  // Before each model call and when the run ends.
+  virtual void OnProgress(const Progress& /*progress*/) {}
 };
 
 struct ControllerDeps {
@@ -58,6 +74,11 @@ struct ControllerDeps {
   // Feeds the task's taint from its goal and tool results; nullptr: no taint tracking (tests).
   const router::Policy* policy = nullptr;
   const CancellationToken* cancel = nullptr;  // Optional: stops the loop at the next safe point.
+  // Decides about calls with an `external` effect the configuration does not grant; nullptr:
+  // nobody can approve, such calls are refused and the model is told so.
+  Approver* approver = nullptr;
+  // Grants ([tools] auto_approve): external tools that run without asking; nullptr: none.
+  const tools::ToolsConfig* tools_config = nullptr;
   // Optional: stores observations and summaries, recalls relevant ones into each prompt.
   AgentMemory* memory = nullptr;
 };

@@ -116,7 +116,6 @@ Result<RunOptions> DelegateTool::ChildOptions(const store::TaskRecord& parent,
   }
   spend->seconds = StoredElapsed(parent);
   RunOptions child;
-  child.interactive = parent_options.interactive;
   child.context_tokens = context_tokens_;
   child.max_steps = args.value("max_steps", options_.default_child_steps);
   child.budget = Remaining(parent_options.budget, *spend);

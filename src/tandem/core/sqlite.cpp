@@ -60,19 +60,51 @@ Result<Statement> Statement::Prepare(sqlite3* db, std::string_view sql) {
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+    : db_(other.db_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      in_use_(std::exchange(other.in_use_, nullptr)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
+    in_use_ = std::exchange(other.in_use_, nullptr);
   }
   return *this;
 }
 
 Statement::~Statement() {
-  sqlite3_finalize(stmt_);
+  Release();
+}
+
+void Statement::Release() {
+  if (in_use_ == nullptr) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  Reset();
+  *in_use_ = false;
+}
+
+StatementCache::~StatementCache() {
+  for (auto& [sql, entry] : entries_)
+    sqlite3_finalize(entry.stmt);
+}
+
+Result<Statement> StatementCache::Prepare(std::string_view sql) {
+  auto it = entries_.find(std::string(sql));
+  if (it == entries_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK) {
+      return std::unexpected(LastError(db_, fmt::format("preparing '{}'", sql.substr(0, 60))));
+    }
+    it = entries_.emplace(std::string(sql), Entry{.stmt = stmt}).first;
+  }
+  if (it->second.in_use) return Statement::Prepare(db_, sql);
+  it->second.in_use = true;
+  return Statement(db_, it->second.stmt, &it->second.in_use);
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {

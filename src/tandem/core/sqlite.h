@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "tandem/core/error.h"
 
@@ -62,9 +63,38 @@ class Statement {
   std::string Blob(int column) const;
 
  private:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  friend class StatementCache;
+  // `in_use` set: the statement is borrowed from a cache, which owns it; destruction resets it
+  // and clears the flag instead of finalizing.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
+  void Release();
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* in_use_ = nullptr;
+};
+
+// Statements prepared once per connection and reused: preparing costs more than running most
+// of the short statements a store runs on every step. Not thread-safe (like its connection).
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  // Finalizes every statement: destroy before closing the connection.
+  ~StatementCache();
+
+  // A reset statement for `sql`, lent until the returned Statement is destroyed. If the cached
+  // one is still lent (a nested use), a fresh statement is prepared instead.
+  Result<Statement> Prepare(std::string_view sql);
+
+ private:
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  sqlite3* db_;
+  std::unordered_map<std::string, Entry> entries_;  // Nodes are stable: Statements point in.
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless committed.

@@ -69,6 +69,39 @@ Result<std::span<const float>> Context::Eval(std::span<const TokenId> tokens) {
   return std::span<const float>(logits_);
 }
 
+Result<std::vector<float>> Context::EvalMeanHidden(std::span<const TokenId> tokens) {
+  if (tokens.empty()) return MakeError(ErrorCode::kInvalidArgument, "no tokens to evaluate");
+  const ModelParams& p = model_.params();
+  for (TokenId id : tokens) {
+    if (id < 0 || id >= p.n_vocab) {
+      return MakeError(ErrorCode::kInvalidArgument, "token id {} is outside the vocabulary of {}",
+                       id, p.n_vocab);
+    }
+  }
+  if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > cache_.n_ctx()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "context window full: {} positions used, {} more requested, {} available",
+                     n_past_, tokens.size(), cache_.n_ctx());
+  }
+  const auto d = static_cast<size_t>(p.n_embd);
+  std::vector<double> sum(d, 0.0);
+  std::vector<float> normed(d);
+  for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(options_.n_batch)) {
+    size_t n = std::min(tokens.size() - start, static_cast<size_t>(options_.n_batch));
+    Forward(tokens.subspan(start, n), false);
+    for (size_t t = 0; t < n; ++t) {
+      RmsNorm(x_.data() + t * d, model_.output_norm().data(), normed.data(), p.n_embd,
+              p.rms_norm_eps);
+      for (size_t i = 0; i < d; ++i)
+        sum[i] += normed[i];
+    }
+  }
+  std::vector<float> mean(d);
+  for (size_t i = 0; i < d; ++i)
+    mean[i] = static_cast<float>(sum[i] / static_cast<double>(tokens.size()));
+  return mean;
+}
+
 void Context::Rope(float* x, int n_tokens, int n_heads) const {
   const ModelParams& p = model_.params();
   const float theta_scale = std::pow(p.rope_freq_base, -2.0f / static_cast<float>(p.n_rot));

@@ -46,6 +46,11 @@ class Context {
   // and kFailedPrecondition when the context window is full.
   [[nodiscard]] Result<std::span<const float>> Eval(std::span<const TokenId> tokens);
 
+  // Evaluates `tokens` like Eval and returns the mean over them of the final hidden state after
+  // the output norm (n_embd floats): the input of mean-pooled embeddings. Same errors as Eval.
+  [[nodiscard]] Result<std::vector<float>> EvalMeanHidden(std::span<const TokenId> tokens);
+
+  const Model& model() const { return model_; }
   // Forgets every evaluated position.
   void Reset() { n_past_ = 0; }
   int n_past() const { return n_past_; }

@@ -4,21 +4,10 @@
 
 #include <map>
 
+#include "tandem/engine/chat_template.h"
 #include "tandem/engine/model.h"
 
 namespace tandem::engine {
-namespace {
-
-// A name for the chat template's format, recognised by the markers it uses.
-std::string_view TemplateFamily(std::string_view tmpl) {
-  if (tmpl.find("<|im_start|>") != std::string_view::npos) return "chatml";
-  if (tmpl.find("<|start_header_id|>") != std::string_view::npos) return "llama3";
-  if (tmpl.find("<|user|>") != std::string_view::npos) return "phi3";
-  if (tmpl.find("[INST]") != std::string_view::npos) return "llama2";
-  return "unknown";
-}
-
-}  // namespace
 
 Result<nlohmann::json> InspectModelFile(const std::filesystem::path& path) {
   Result<std::unique_ptr<GgufReader>> gguf = GgufReader::Open(path);
@@ -42,10 +31,11 @@ Result<nlohmann::json> InspectModelFile(const std::filesystem::path& path) {
   info["tensor_types"] = type_counts;
   info["n_params"] = n_elements;
   std::optional<std::string_view> tmpl = g.GetString("tokenizer.chat_template");
-  info["chat_template"] = tmpl ? nlohmann::json{{"present", true},
-                                                {"family", std::string(TemplateFamily(*tmpl))},
-                                                {"bytes", tmpl->size()}}
-                               : nlohmann::json{{"present", false}};
+  info["chat_template"] =
+      tmpl ? nlohmann::json{{"present", true},
+                            {"family", std::string(ChatFamilyName(DetectChatFamily(*tmpl)))},
+                            {"bytes", tmpl->size()}}
+           : nlohmann::json{{"present", false}};
 
   Result<std::unique_ptr<Vocab>> vocab = Vocab::FromGguf(g);
   if (vocab) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 namespace tandem::engine {
@@ -27,7 +28,8 @@ double Sampler::NextUniform() {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> history) {
+std::vector<float> Sampler::ApplyPenalties(std::span<const float> logits,
+                                           std::span<const TokenId> history) const {
   std::vector<float> adjusted(logits.begin(), logits.end());
   // Penalties over the recent window.
   if (options_.repeat_last_n != 0 &&
@@ -46,7 +48,30 @@ TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> 
       l -= static_cast<float>(count) * options_.frequency_penalty + options_.presence_penalty;
     }
   }
-  if (options_.temperature <= 0.0f) return Argmax(adjusted);
+  return adjusted;
+}
+
+TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> history) {
+  if (logits.empty()) return kNoToken;
+  return Choose(ApplyPenalties(logits, history));
+}
+
+TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> history,
+                        const TokenConstraint* constraint) {
+  if (logits.empty()) return kNoToken;
+  std::vector<float> adjusted = ApplyPenalties(logits, history);
+  TokenId token = Choose(adjusted);
+  if (constraint == nullptr || (token != kNoToken && constraint->Allows(token))) return token;
+  constraint->MaskLogits(adjusted);
+  return Choose(adjusted);
+}
+
+TokenId Sampler::Choose(std::span<const float> adjusted) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  if (options_.temperature <= 0.0f) {
+    TokenId best = Argmax(adjusted);
+    return adjusted[static_cast<size_t>(best)] == kNegInf ? kNoToken : best;
+  }
 
   std::vector<TokenId> ids(adjusted.size());
   for (size_t i = 0; i < ids.size(); ++i)
@@ -60,6 +85,7 @@ TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> 
   std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(keep), ids.end(),
                     by_logit);
   ids.resize(keep);
+  if (adjusted[static_cast<size_t>(ids[0])] == kNegInf) return kNoToken;
   // Softmax at the temperature over the candidates (sorted, most likely first).
   std::vector<double> probs(keep);
   const double top = adjusted[static_cast<size_t>(ids[0])];
@@ -95,6 +121,9 @@ TokenId Sampler::Sample(std::span<const float> logits, std::span<const TokenId> 
     r -= probs[i];
     if (r < 0.0) return ids[i];
   }
+  // Rounding left r >= 0: the last candidate that has any probability.
+  while (n > 1 && probs[n - 1] == 0.0)
+    --n;
   return ids[n - 1];
 }
 

@@ -3,6 +3,7 @@
 //
 //   Sampler sampler({.temperature = 0.7f, .seed = 42});
 //   TokenId next = sampler.Sample(logits, history);
+//   TokenId allowed = sampler.Sample(logits, history, &constraint);  // constrained decoding
 //
 // Not thread-safe (it owns its random state).
 #pragma once
@@ -11,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "tandem/engine/token_constraint.h"
 #include "tandem/engine/vocab.h"
 
 namespace tandem::engine {
@@ -35,8 +37,21 @@ class Sampler {
   // output), used by the penalties.
   TokenId Sample(std::span<const float> logits, std::span<const TokenId> history);
 
+  // As above, but the result is a token `constraint` allows (no constraint: as above). The
+  // sampled token is checked first; only when the constraint refuses it are all refused tokens
+  // masked (TokenConstraint::MaskLogits) and the choice made again among the rest, with the same
+  // penalties, temperature and truncation. Returns kNoToken when the constraint allows no token.
+  TokenId Sample(std::span<const float> logits, std::span<const TokenId> history,
+                 const TokenConstraint* constraint);
+
+  static constexpr TokenId kNoToken = -1;
+
  private:
   double NextUniform();  // [0, 1)
+  std::vector<float> ApplyPenalties(std::span<const float> logits,
+                                    std::span<const TokenId> history) const;
+  // Picks from adjusted logits; tokens at -infinity are never chosen (kNoToken if all are).
+  TokenId Choose(std::span<const float> adjusted);
 
   SamplerOptions options_;
   uint64_t state_;

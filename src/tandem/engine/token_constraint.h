@@ -8,6 +8,9 @@
 //   }
 #pragma once
 
+#include <limits>
+#include <span>
+
 #include "tandem/engine/vocab.h"
 
 namespace tandem::engine {
@@ -26,6 +29,14 @@ class TokenConstraint {
   // True when the output so far is a complete accepted text; generation should end here (the
   // end-of-generation token is allowed exactly when this is true).
   virtual bool IsComplete() const = 0;
+
+  // Sets the logit of every token Allows() refuses to -infinity (ids past the vocabulary too).
+  // Implementations override this with something faster than one Allows() per token.
+  virtual void MaskLogits(std::span<float> logits) const {
+    for (size_t i = 0; i < logits.size(); ++i) {
+      if (!Allows(static_cast<TokenId>(i))) logits[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
 };
 
 }  // namespace tandem::engine

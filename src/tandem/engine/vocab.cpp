@@ -9,6 +9,15 @@
 namespace tandem::engine {
 namespace {
 
+// True when [offset, offset + length) overlaps one of `ranges`.
+bool InLiteralRange(const std::vector<std::pair<size_t, size_t>>& ranges, size_t offset,
+                    size_t length) {
+  for (const auto& [first, second] : ranges) {
+    if (offset < second && first < offset + length) return true;
+  }
+  return false;
+}
+
 constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
 std::string EscapeSpaces(std::string_view text) {
@@ -259,7 +268,12 @@ std::vector<TokenId> Vocab::Tokenize(std::string_view text, const TokenizeOption
       std::string_view piece = text.substr(raw->offset, raw->length);
       size_t start = 0;
       for (size_t hit = piece.find(special); hit != std::string_view::npos;
-           hit = piece.find(special, start)) {
+           hit = piece.find(special, hit + 1)) {
+        if (hit < start) continue;
+        if (t == TokenType::kControl &&
+            InLiteralRange(options.literal_ranges, raw->offset + hit, special.size())) {
+          continue;
+        }
         if (hit > start) next.emplace_back(RawText{raw->offset + start, hit - start});
         next.emplace_back(id);
         start = hit + special.size();

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tandem/core/error.h"
@@ -46,6 +47,9 @@ enum class TokenType : int32_t {
 struct TokenizeOptions {
   bool add_special = true;     // Add BOS/EOS as the vocabulary's metadata asks.
   bool parse_special = false;  // Turn control-token text into control tokens (trusted text only).
+  // With parse_special: byte ranges [first, second) of the text (untrusted parts of a rendered
+  // prompt) where control-token text is never turned into control tokens.
+  std::vector<std::pair<size_t, size_t>> literal_ranges;
 };
 
 class Vocab {

@@ -134,11 +134,11 @@ std::vector<Finding> Policy::ScanRequest(const llm::ChatRequest& request) const 
   std::vector<Finding> findings;
   auto part = static_cast<uint32_t>(request.messages.size());
   for (size_t i = 0; i < request.messages.size(); ++i) {
-    scanner_.ScanInto(request.messages[i].content, static_cast<uint32_t>(i), findings);
+    scan_cache_.ScanInto(scanner_, request.messages[i].content, static_cast<uint32_t>(i), findings);
   }
   for (const llm::Message& m : request.messages) {
     for (const llm::ToolCall& call : m.tool_calls)
-      scanner_.ScanInto(call.arguments, part++, findings);
+      scan_cache_.ScanInto(scanner_, call.arguments, part++, findings);
   }
   return findings;
 }

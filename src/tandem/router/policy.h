@@ -14,6 +14,7 @@
 #include "tandem/router/decision.h"
 #include "tandem/router/detectors.h"
 #include "tandem/router/routing_config.h"
+#include "tandem/router/scan_cache.h"
 #include "tandem/router/taint.h"
 
 namespace tandem::router {
@@ -33,7 +34,7 @@ struct CallContext {
 // A 64-bit hash of a request's roles, contents and tool calls: binds a decision to its payload.
 uint64_t PayloadFingerprint(const llm::ChatRequest& request);
 
-// Immutable after Create; thread-safe.
+// Immutable after Create (but for its scan cache); thread-safe.
 class Policy {
  public:
   // Fails with kInvalidArgument (file:line:key) on a bad [routing] section.
@@ -72,6 +73,7 @@ class Policy {
   Scanner scanner_;
   std::vector<ProviderConfig> providers_;
   std::map<std::string, double> price_per_token_;  // Provider name -> USD; local providers 0.
+  mutable ScanCache scan_cache_;  // Decide rescans each resent history; this makes that cheap.
 };
 
 }  // namespace tandem::router

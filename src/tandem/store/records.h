@@ -58,6 +58,9 @@ struct StepRecord {
   std::string zone;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // JSON: the approval decision for this call ({"decision": "granted"|"refused"|"feedback",
+  // ...}); empty when the call needed none.
+  std::string approval;
 };
 
 struct EventRecord {

@@ -12,7 +12,7 @@ namespace {
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 2> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 3> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -91,6 +91,9 @@ CREATE TABLE ledger (
 CREATE INDEX ledger_by_task ON ledger(task_id);
 )sql",
                                                          R"sql(
+ALTER TABLE steps ADD COLUMN approval TEXT NOT NULL DEFAULT '';
+)sql",
+                                                         R"sql(
 CREATE TABLE context_summaries (
   task_id TEXT PRIMARY KEY REFERENCES tasks(id),
   through_seq INTEGER NOT NULL,
@@ -151,12 +154,13 @@ StepRecord ReadStep(const Statement& s) {
   r.zone = s.Text(15);
   r.created_at_ms = s.Int(16);
   r.updated_at_ms = s.Int(17);
+  r.approval = s.Text(18);
   return r;
 }
 constexpr std::string_view kStepColumns =
     "task_id, seq, status, thoughts, model_message, tool_name, tool_arguments, tool_call_id, "
     "coalesce(idempotency_key, ''), result, result_is_error, prompt_tokens, completion_tokens, "
-    "cost_usd, provider, zone, created_at_ms, updated_at_ms";
+    "cost_usd, provider, zone, created_at_ms, updated_at_ms, approval";
 
 }  // namespace
 
@@ -207,9 +211,11 @@ int TaskStore::SchemaVersion() {
   return static_cast<int>(kMigrations.size());
 }
 
-TaskStore::TaskStore(sqlite3* db) : db_(db) {}
+TaskStore::TaskStore(sqlite3* db)
+    : db_(db), statements_(std::make_unique<sqlite::StatementCache>(db)) {}
 
 TaskStore::~TaskStore() {
+  statements_.reset();  // Finalized before the connection closes.
   sqlite::Close(db_);
 }
 
@@ -223,6 +229,9 @@ Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& 
     return std::unexpected(
         std::move(migrated.error()).WithContext(fmt::format("task store {}", path.string())));
   }
+  auto checkpointer = sqlite::WalCheckpointer::Start(store->db_, path);
+  if (!checkpointer) return std::unexpected(std::move(checkpointer.error()));
+  store->checkpointer_ = std::move(*checkpointer);
   return store;
 }
 
@@ -264,8 +273,7 @@ Status TaskStore::Migrate() {
 
 Status TaskStore::CreateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO tasks (id, parent_id, goal, status, stop_reason, workspace, taint, settings, "
       "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
@@ -288,8 +296,7 @@ Status TaskStore::CreateTask(const TaskRecord& task) {
 
 Status TaskStore::UpdateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "UPDATE tasks SET status = ?, stop_reason = ?, taint = ?, settings = ?, updated_at_ms = ? "
       "WHERE id = ?");
   if (!s) return std::unexpected(s.error());
@@ -307,7 +314,7 @@ Status TaskStore::UpdateTask(const TaskRecord& task) {
 Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
-      Statement::Prepare(db_, fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
+      statements_->Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
   if (!s) return std::unexpected(s.error());
   s->Bind(1, id);
   Result<std::vector<TaskRecord>> rows = Collect<TaskRecord>(std::move(s), ReadTask);
@@ -318,8 +325,8 @@ Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
 
 Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
   if (s) s->Bind(1, static_cast<int64_t>(limit));
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
@@ -336,12 +343,11 @@ Status TaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
   // step that owns the key.
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO steps (task_id, seq, status, thoughts, model_message, tool_name, "
       "tool_arguments, tool_call_id, idempotency_key, result, result_is_error, prompt_tokens, "
-      "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms) VALUES "
-      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "completion_tokens, cost_usd, provider, zone, created_at_ms, updated_at_ms, approval) VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (task_id, seq) DO UPDATE SET status = excluded.status, "
       "thoughts = excluded.thoughts, model_message = excluded.model_message, "
       "tool_name = excluded.tool_name, tool_arguments = excluded.tool_arguments, "
@@ -349,7 +355,7 @@ Status TaskStore::SaveStep(const StepRecord& step) {
       "result = excluded.result, result_is_error = excluded.result_is_error, "
       "prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, "
       "cost_usd = excluded.cost_usd, provider = excluded.provider, zone = excluded.zone, "
-      "updated_at_ms = excluded.updated_at_ms");
+      "updated_at_ms = excluded.updated_at_ms, approval = excluded.approval");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, step.task_id)
       .Bind(2, step.seq)
@@ -372,22 +378,23 @@ Status TaskStore::SaveStep(const StepRecord& step) {
       .Bind(15, step.provider)
       .Bind(16, step.zone)
       .Bind(17, step.created_at_ms)
-      .Bind(18, step.updated_at_ms);
+      .Bind(18, step.updated_at_ms)
+      .Bind(19, step.approval);
   return s->Run();
 }
 
 Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
   if (s) s->Bind(1, task_id);
   return Collect<StepRecord>(std::move(s), ReadStep);
 }
 
 Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
+  Result<Statement> s = statements_->Prepare(
+      fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
   if (s) s->Bind(1, idempotency_key);
   Result<std::vector<StepRecord>> rows = Collect<StepRecord>(std::move(s), ReadStep);
   if (!rows) return std::unexpected(rows.error());
@@ -397,8 +404,8 @@ Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idem
 
 Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, event.task_id).Bind(2, event.type).Bind(3, event.payload).Bind(4, event.created_at_ms);
   if (Status status = s->Run(); !status) return std::unexpected(status.error());
@@ -407,8 +414,7 @@ Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
 
 Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id, int64_t after_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, type, payload, created_at_ms FROM events WHERE task_id = ? AND id > ? "
       "ORDER BY id");
   if (s) s->Bind(1, task_id).Bind(2, after_id);
@@ -419,8 +425,7 @@ Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id,
 
 Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT OR REPLACE INTO artifacts (task_id, path, size_bytes, step_seq, created_at_ms) "
       "VALUES (?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
@@ -434,10 +439,9 @@ Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
 
 Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s =
-      Statement::Prepare(db_,
-                         "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
-                         "WHERE task_id = ? ORDER BY path");
+  Result<Statement> s = statements_->Prepare(
+      "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
+      "WHERE task_id = ? ORDER BY path");
   if (s) s->Bind(1, task_id);
   return Collect<ArtifactRecord>(std::move(s), [](const Statement& r) {
     return ArtifactRecord{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)};
@@ -446,10 +450,9 @@ Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view ta
 
 Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard lock(mu_);
-  Result<Statement> s =
-      Statement::Prepare(db_,
-                         "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
-                         "VALUES (?, ?, ?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
+      "VALUES (?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, record.task_id)
       .Bind(2, record.step_seq)
@@ -462,8 +465,7 @@ Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
 
 Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
       "ORDER BY id");
   if (s) s->Bind(1, task_id);
@@ -474,8 +476,7 @@ Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) 
 
 Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO ledger (task_id, step_seq, provider, model, zone, prompt_tokens, "
       "completion_tokens, cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, "
       "latency_ms, outcome, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -500,8 +501,7 @@ Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
 
 Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
       "cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, latency_ms, outcome, "
       "created_at_ms FROM ledger WHERE (?1 = '' OR task_id = ?1) ORDER BY id");

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "tandem/core/error.h"
+#include "tandem/core/sqlite.h"
+#include "tandem/core/wal_checkpointer.h"
 #include "tandem/store/records.h"
 
 struct sqlite3;
@@ -72,7 +74,10 @@ class TaskStore {
   Status Migrate();
 
   std::mutex mu_;
-  sqlite3* db_;  // GUARDED_BY(mu_)
+  sqlite3* db_;                                         // GUARDED_BY(mu_)
+  std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
+  // Destroyed after db_ is closed (its hook is on db_).
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 };
 
 }  // namespace tandem::store
