@@ -8,8 +8,11 @@
 #include <string>
 
 #include "tandem/agent/agent.h"
+#include "tandem/agent/agent_memory.h"
+#include "tandem/agent/delegate.h"
 #include "tandem/core/config.h"
 #include "tandem/core/error.h"
+#include "tandem/memory/memory_store.h"
 #include "tandem/router/gateway.h"
 #include "tandem/store/task_store.h"
 #include "tandem/tools/tools.h"
@@ -67,6 +70,9 @@ struct Runtime {
   std::unique_ptr<agent::ModelAccess> models;
   tools::ToolsConfig tools_config;
   tools::Registry registry;
+  std::unique_ptr<memory::MemoryStore> memory;       // Null unless `[memory] agent = true`.
+  std::unique_ptr<agent::AgentMemory> agent_memory;  // Uses `memory`.
+  agent::DelegateTool* delegate = nullptr;           // Owned by `registry`.
 };
 
 // Opens the store, gateway, model access and built-in tools from `config` (cmd_run.cpp); shared by

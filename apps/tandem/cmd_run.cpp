@@ -6,11 +6,13 @@
 
 #include "cli.h"
 #include "tandem/agent/agent.h"
+#include "tandem/agent/delegate.h"
 #include "tandem/agent/terminal_approver.h"
 #include "tandem/agent/terminal_view.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
 #include "tandem/engine/engine_chat_model.h"
+#include "tandem/memory/openai_embedder.h"
 #include "tandem/router/gateway.h"
 #include "tandem/tools/tools_config.h"
 
@@ -45,12 +47,45 @@ class JsonlEvents final : public agent::EventSink {
         {"payload", payload.is_discarded() ? nlohmann::json() : payload}};
     fmt::print("{}\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     std::fflush(stdout);
+    task_id_ = event.task_id;
   }
+  // The model's text as it streams. Not persisted (the whole answer is, in the step), so these
+  // lines carry no event id.
+  bool WantsModelText() const override { return true; }
+  void OnModelText(int64_t step_seq, std::string_view text) override {
+    nlohmann::ordered_json line = {
+        {"task_id", task_id_}, {"type", "model_delta"}, {"step", step_seq}, {"text", text}};
+    fmt::print("{}\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string task_id_;  // From the first event (task_started).
 };
 
 // Configuration problems (no model, missing key, bad catalog or routing) exit with code 3.
 Error AsConfigError(const Error& error) {
   return Error(ErrorCode::kFailedPrecondition, error.message());
+}
+
+// Opens the memory store when the agent is to use it. A store another process holds for
+// writing is reported and the run goes on without memory; a bad [memory] section is an error.
+Status OpenAgentMemory(Runtime& runtime) {
+  Result<agent::AgentMemoryOptions> options = agent::ReadAgentMemoryOptions(runtime.config);
+  if (!options) return std::unexpected(AsConfigError(options.error()));
+  if (!options->enabled) return {};
+  auto embedder = memory::MakeConfiguredEmbedder(runtime.config);
+  if (!embedder) return std::unexpected(embedder.error());
+  auto store =
+      memory::MemoryStore::Open(memory::MemoryDirectory(runtime.config), {}, std::move(*embedder));
+  if (!store) {
+    fmt::print(stderr, "memory unavailable, running without it: {}\n", store.error().message());
+    return {};
+  }
+  runtime.memory = std::move(*store);
+  runtime.agent_memory = std::make_unique<agent::AgentMemory>(runtime.memory.get(), *options,
+                                                              &runtime.gateway->policy());
+  return {};
 }
 
 }  // namespace
@@ -97,6 +132,12 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
       !registered) {
     return std::unexpected(AsConfigError(registered.error()));
   }
+  auto delegate = std::make_unique<agent::DelegateTool>();
+  runtime->delegate = delegate.get();
+  if (Status registered = runtime->registry.Register(std::move(delegate)); !registered) {
+    return std::unexpected(registered.error());
+  }
+  if (Status memory = OpenAgentMemory(*runtime); !memory) return std::unexpected(memory.error());
   return runtime;
 }
 
@@ -130,15 +171,21 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
   } else if (flags.interactive || isatty(STDIN_FILENO) != 0) {
     approver = &asker;
   }
-  agent::Controller controller({.store = runtime.store.get(),
-                                .models = runtime.models.get(),
-                                .tools = &runtime.registry,
-                                .events = events,
-                                .policy = &runtime.gateway->policy(),
-                                .cancel = &cancel,
-                                .approver = approver,
-                                .tools_config = &runtime.tools_config});
-  Result<agent::TaskOutcome> outcome = controller.Run(task_id, options);
+  agent::ControllerDeps deps{.store = runtime.store.get(),
+                             .models = runtime.models.get(),
+                             .tools = &runtime.registry,
+                             .events = events,
+                             .policy = &runtime.gateway->policy(),
+                             .cancel = &cancel,
+                             .approver = approver,
+                             .tools_config = &runtime.tools_config,
+                             .memory = runtime.agent_memory.get()};
+  agent::RunOptions run_options = options;
+  run_options.context_tokens = agent::ContextWindowFor(runtime.config, &runtime.prices);
+  // Children run with the same deps as this task.
+  runtime.delegate->Bind(deps, run_options.context_tokens);
+  agent::Controller controller(deps);
+  Result<agent::TaskOutcome> outcome = controller.Run(task_id, run_options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));
   if (flags.events != "jsonl") PrintOutcome(*outcome);
   return ExitCodeForOutcome(*outcome);

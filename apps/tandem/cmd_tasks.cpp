@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "tandem/agent/task_json.h"
 #include "tandem/store/task_json.h"
 #include "tandem/store/task_store.h"
 
@@ -56,7 +57,7 @@ void ShowCommand(CommandState& state, const TasksFlags& flags) {
   if (!task) return;
   auto steps = store->ListSteps(flags.task_id);
   auto artifacts = store->ListArtifacts(flags.task_id);
-  Result<ordered_json> out = store::TaskDetailJson(*store, flags.task_id);
+  Result<ordered_json> out = agent::TaskDetailJson(*store, flags.task_id);
   if (!steps || !artifacts || !out) {
     state.exit_code = ReportError(Error(ErrorCode::kInternal, "reading the task's records failed"),
                                   kExitTaskFailed);

@@ -96,13 +96,20 @@ TEST_F(AgentLimitsTest, EventsCanBePrintedAsJsonLines) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::istringstream lines(run.out);
   std::vector<std::string> types;
+  std::string streamed;  // Model text deltas, which are not persisted events.
   for (std::string line; std::getline(lines, line);) {
     nlohmann::json event = nlohmann::json::parse(line, nullptr, false);
     ASSERT_FALSE(event.is_discarded()) << line;
+    if (event["type"] == "model_delta") {
+      EXPECT_EQ(event["step"], 1);
+      streamed += event["text"].get<std::string>();
+      continue;
+    }
     types.push_back(event["type"]);
   }
   EXPECT_THAT(types, ::testing::ElementsAre("task_started", "action_proposed", "step_done",
                                             "task_finished"));
+  EXPECT_EQ(streamed, "I write");
 }
 
 }  // namespace

@@ -414,6 +414,56 @@ TEST_F(OpenAiClientTest, JsonSchemaFallsBackToJsonObjectWithoutTheCapability) {
   EXPECT_FALSE(bodies[2].contains("tools"));
 }
 
+TEST_F(OpenAiClientTest, WithoutNativeToolsCallsTravelAsSchemaConstrainedJson) {
+  std::vector<json> bodies;
+  std::mutex mu;
+  Serve([&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    bodies.push_back(json::parse(req.body));
+    // A fenced answer, as chat models often write one.
+    std::string text = bodies.size() == 1
+                           ? "```json\n{\"thoughts\": \"save it\", \"tool\": \"write_file\", "
+                             "\"arguments\": {\"path\": \"a.txt\"}}\n```"
+                           : "{\"tool\": \"launch_rockets\", \"arguments\": {}}";
+    json answer = {
+        {"choices",
+         {{{"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}}}},
+        {"usage", {{"prompt_tokens", 5}, {"completion_tokens", 3}}}};
+    res.set_content(answer.dump(), "application/json");
+  });
+  ChatRequest request = Request();
+  request.messages.push_back({Role::kAssistant, "first", {{"c1", "write_file", "{}"}}, ""});
+  request.messages.push_back(Message::ToolResult("c1", "written"));
+  OpenAiClient client = Client({.capabilities = {.tools = false, .json_schema = true}});
+  Result<ChatResponse> answer = client.Chat(request, {});
+  ASSERT_TRUE(answer) << answer.error().message();
+  ASSERT_EQ(answer->message.tool_calls.size(), 1u);
+  EXPECT_EQ(answer->message.tool_calls[0].name, "write_file");
+  EXPECT_EQ(json::parse(answer->message.tool_calls[0].arguments), json({{"path", "a.txt"}}));
+  EXPECT_EQ(answer->message.content, "save it");
+  EXPECT_EQ(answer->finish_reason, "tool_calls");
+
+  const json& body = bodies[0];
+  EXPECT_FALSE(body.contains("tools"));
+  EXPECT_EQ(body["response_format"]["type"], "json_schema");
+  const json& branch = body["response_format"]["json_schema"]["schema"]["anyOf"][0];
+  EXPECT_EQ(branch["properties"]["tool"]["const"], "write_file");
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_NE(body["messages"][0]["content"].get<std::string>().find("write_file"),
+            std::string::npos);
+  for (const json& message : body["messages"]) {
+    EXPECT_NE(message["role"], "tool") << "no tool turns for an endpoint without tools";
+    EXPECT_FALSE(message.contains("tool_calls"));
+  }
+  EXPECT_NE(body["messages"].back()["content"].get<std::string>().find("written"),
+            std::string::npos);
+
+  // A call naming a tool that was not offered stays text: the agent's repair loop handles it.
+  Result<ChatResponse> unknown = client.Chat(request, {});
+  ASSERT_TRUE(unknown);
+  EXPECT_TRUE(unknown->message.tool_calls.empty());
+}
+
 TEST(OpenAiClientModelsTest, ListsTheModelIds) {
   testing::LoopbackServer server;
   server.server().Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "server_fixture.h"
-#include "tandem/store/task_json.h"
+#include "tandem/agent/task_json.h"
 
 namespace tandem::server {
 namespace {
@@ -51,7 +51,7 @@ TEST_F(TaskApiTest, TaskRunsThroughTheGatewayAndShowsLikeTheCli) {
   EXPECT_EQ(detail["steps"][0]["zone"], "cloud");
   EXPECT_EQ(detail["totals"]["model_calls"], 2);
   EXPECT_EQ(detail["totals"]["prompt_tokens"], 200);
-  auto expected = store::TaskDetailJson(*store_, id);
+  auto expected = agent::TaskDetailJson(*store_, id);
   ASSERT_TRUE(expected);
   EXPECT_EQ(detail, json::parse(expected->dump())) << "same shape as `tandem tasks show --json`";
   EXPECT_EQ(model_.calls(), 2);

@@ -117,9 +117,9 @@ TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) 
     auto db = sqlite::Open(db_path());
     ASSERT_TRUE(db);
     ASSERT_TRUE(sqlite::Exec(*db,
-                             "DROP TABLE task_access; DROP TABLE sessions; DROP TABLE api_tokens; "
-                             "DROP TABLE users; ALTER TABLE steps DROP COLUMN approval; "
-                             "PRAGMA user_version = 1"));
+                             "DROP TABLE context_summaries; DROP TABLE task_access; "
+                             "DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE users; "
+                             "ALTER TABLE steps DROP COLUMN approval; PRAGMA user_version = 1"));
     sqlite::Close(*db);
   }
   auto reopened = TaskStore::Open(db_path());
@@ -169,6 +169,38 @@ TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
   EXPECT_EQ((*rows)[0].cost_usd, 0.25);
   EXPECT_FALSE((*rows)[1].cost_usd.has_value());
   EXPECT_EQ(store_->ListLedger()->size(), 2u);
+}
+
+TEST_F(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto none = store_->GetContextSummary(task.id);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(store_->SaveContextSummary({task.id, 3, "first three steps", 10}));
+  ASSERT_TRUE(store_->SaveContextSummary({task.id, 7, "first seven steps", 20}));
+  auto summary = store_->GetContextSummary(task.id);
+  ASSERT_TRUE(summary && *summary);
+  EXPECT_EQ((*summary)->through_seq, 7);
+  EXPECT_EQ((*summary)->summary, "first seven steps");
+  EXPECT_FALSE(store_->SaveContextSummary({"no-such-task", 1, "x", 1})) << "foreign key";
+}
+
+TEST_F(TaskStoreTest, ChildTasksAreListedUnderTheirParent) {
+  TaskRecord parent = MakeTask("parent");
+  ASSERT_TRUE(store_->CreateTask(parent));
+  TaskRecord child = MakeTask("child");
+  child.parent_id = parent.id;
+  ASSERT_TRUE(store_->CreateTask(child));
+  ASSERT_TRUE(store_->CreateTask(MakeTask("unrelated")));
+  auto children = store_->ListChildTasks(parent.id);
+  ASSERT_TRUE(children);
+  ASSERT_EQ(children->size(), 1u);
+  EXPECT_EQ((*children)[0].id, child.id);
+  EXPECT_EQ((*children)[0].parent_id, parent.id);
+  auto none = store_->ListChildTasks(child.id);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tandem/agent/approval_gate.h"
+#include "tandem/agent/delegate.h"
 #include "tandem/agent/prompt.h"
 #include "tandem/core/id.h"
 
@@ -49,7 +50,8 @@ class Controller::Loop {
         watchdog_(options.watchdog),
         started_(deps.clock->Monotonic()),
         elapsed_before_s_(StoredElapsed(task_)),
-        gate_(deps.approver, deps.tools_config) {}
+        gate_(deps.approver, deps.tools_config),
+        context_(deps.store, deps.models, deps.clock, options.context_tokens) {}
 
   Result<TaskOutcome> Run() {
     Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
@@ -84,17 +86,24 @@ class Controller::Loop {
       }
       int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
       ReportProgress();
-      llm::ChatRequest request{.messages = BuildMessages(task_, steps_, specs_, note),
-                               .tools = specs_,
-                               .tool_choice = "auto"};
-      Result<ModelAnswer> answer =
-          deps_.models->Call(request, {.task_id = task_.id,
-                                       .step_seq = seq,
-                                       .cancel = deps_.cancel,
-                                       .taint = &taint_,
-                                       .escalate = std::exchange(escalate_, false),
-                                       .stream = StreamsText(),
-                                       .on_text = StreamTo(seq)});
+      CallContext call{.task_id = task_.id,
+                       .step_seq = seq,
+                       .cancel = deps_.cancel,
+                       .taint = &taint_,
+                       .stream = StreamsText(),
+                       .on_text = StreamTo(seq)};
+      Result<BuiltContext> context = BuildContext(call, note);
+      if (!context) {
+        if (context.error().code() == ErrorCode::kCancelled || Cancelled()) {
+          return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
+        }
+        return Fail(context.error());
+      }
+      llm::ChatRequest request{
+          .messages = std::move(context->messages), .tools = specs_, .tool_choice = "auto"};
+      call.escalate = std::exchange(escalate_, false);
+      Result<ModelAnswer> answer = deps_.models->Call(request, call);
+      if (answer) context_.Calibrate(answer->response.usage);
       if (!answer) {
         if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
           return Stop(TaskStatus::kStopped, "cancelled; resume with `tandem resume`");
@@ -122,6 +131,7 @@ class Controller::Loop {
       }
       if (!note.empty()) continue;  // The watchdog asked for a re-plan; the action did not run.
       if (Status executed = Execute(std::move(*step)); !executed) return Fail(executed.error());
+      if (!steps_.empty() && steps_.back().seq == seq) Remember(steps_.back());
       if (paused_) return Stop(TaskStatus::kStopped, *paused_);
       bool failed = steps_.back().result_is_error;
       if (std::optional<Result<TaskOutcome>> stopped =
@@ -165,6 +175,50 @@ class Controller::Loop {
     if (deps_.events != nullptr) deps_.events->OnEvent(event);
   }
 
+  // Memories of other tasks for this step's prompt. A recalled sensitive memory taints the task
+  // before the call it goes into. Memory trouble is reported, not fatal: the task can go on
+  // without it.
+  std::vector<std::string> Recall() {
+    if (deps_.memory == nullptr) return {};
+    std::string_view latest = steps_.empty() ? std::string_view() : steps_.back().result;
+    Result<Recollection> recalled = deps_.memory->Recall(task_, latest, taint_);
+    if (!recalled) {
+      Emit("memory_error", {{"error", recalled.error().message()}});
+      return {};
+    }
+    if (recalled->raised_taint) {
+      task_.taint = taint_.ToJson();
+      task_.updated_at_ms = Now();
+      if (Status saved = deps_.store->UpdateTask(task_); !saved) {
+        Emit("memory_error", {{"error", saved.error().message()}});
+        return {};  // Not recorded as tainted: recalled text must not reach the prompt.
+      }
+      Emit("taint_raised", {{"source", "memory_recall"}, {"taint", taint_.Describe()}});
+    }
+    if (!recalled->texts.empty()) Emit("memory_recalled", {{"count", recalled->texts.size()}});
+    return std::move(recalled->texts);
+  }
+
+  // Stores a finished step's observation; failure is reported, not fatal.
+  void Remember(const StepRecord& step) {
+    if (deps_.memory == nullptr) return;
+    if (Status saved = deps_.memory->RememberStep(task_, step, taint_); !saved) {
+      Emit("memory_error", {{"error", saved.error().message()}});
+    }
+  }
+
+  // The step's conversation, condensing older steps when it would overflow the window.
+  Result<BuiltContext> BuildContext(const CallContext& call, const std::string& note) {
+    Result<BuiltContext> built = context_.Build(task_, steps_, specs_, note, Recall(), call);
+    if (built && built->summarised) {
+      Emit("context_summarised", {{"step", call.step_seq},
+                                  {"through_step", built->summary_through_seq},
+                                  {"estimated_tokens", built->estimated_tokens},
+                                  {"window_tokens", options_.context_tokens}});
+    }
+    return built;
+  }
+
   Status SetStatus(TaskStatus status, std::string reason) {
     task_.status = status;
     task_.stop_reason = std::move(reason);
@@ -190,6 +244,12 @@ class Controller::Loop {
     for (const StepRecord& step : steps_) {
       if (step.tool_name != kFinishTool) ++spend.tool_calls;
     }
+    // Delegated children spend out of this task's budget.
+    Result<Spend> children = SpendOfChildren(*deps_.store, task_.id);
+    if (!children) return std::unexpected(children.error());
+    spend.usd += children->usd;
+    spend.tokens += children->tokens;
+    spend.tool_calls += children->tool_calls;
     spend.seconds = ElapsedSeconds();
     return spend;
   }
@@ -309,6 +369,11 @@ class Controller::Loop {
     step.result = "finished";
     if (Status saved = Save(step, StepStatus::kDone); !saved) return std::unexpected(saved.error());
     steps_.push_back(step);
+    if (deps_.memory != nullptr) {
+      Status saved = deps_.memory->RememberSummary(task_, summary_,
+                                                   static_cast<int64_t>(steps_.size()), taint_);
+      if (!saved) Emit("memory_error", {{"error", saved.error().message()}});
+    }
     return Stop(TaskStatus::kSucceeded, "finished: " + summary_);
   }
 
@@ -349,7 +414,8 @@ class Controller::Loop {
       }
     }
     if (Status saved = Save(step, StepStatus::kRunning); !saved) return saved;
-    tools::ToolContext context{.workspace_root = task_.workspace, .cancel = deps_.cancel};
+    tools::ToolContext context{
+        .workspace_root = task_.workspace, .cancel = deps_.cancel, .task_id = task_.id};
     Result<tools::ToolResult> result = deps_.tools->Invoke(step.tool_name, args, context);
     if (!result) {
       if (result.error().code() == ErrorCode::kCancelled) return {};  // Stays running; resumable.
@@ -385,6 +451,7 @@ class Controller::Loop {
   // Tool results are untrusted and may carry sensitive data: once any does, the task's taint
   // grows and is saved before the next model call, which the router then keeps local.
   Status ObserveResult(const StepRecord& step) {
+    if (step.tool_name == kDelegateTool) return MergeChildTaint(step);
     if (deps_.policy == nullptr || step.result_is_error) return {};
     json args = json::parse(step.tool_arguments, nullptr, false);
     bool raised = false;
@@ -395,6 +462,27 @@ class Controller::Loop {
       raised = deps_.policy->ObserveToolOutput(taint_, step.tool_name, step.result);
     }
     if (!raised) return {};
+    task_.taint = taint_.ToJson();
+    task_.updated_at_ms = Now();
+    if (Status saved = deps_.store->UpdateTask(task_); !saved) return saved;
+    Emit("taint_raised", {{"step", step.seq}, {"taint", taint_.Describe()}});
+    return {};
+  }
+
+  // A child task may have met sensitive data; its result is in this task's context now.
+  Status MergeChildTaint(const StepRecord& step) {
+    Result<std::vector<TaskRecord>> children = deps_.store->ListChildTasks(task_.id);
+    if (!children) return std::unexpected(children.error());
+    size_t marks_before = taint_.marks().size();
+    for (const TaskRecord& child : *children) {
+      Result<router::TaintState> taint = router::TaintState::FromJson(child.taint);
+      if (!taint) continue;
+      for (const router::TaintMark& mark : taint->marks()) {
+        // Inherited marks are this task's own already.
+        if (mark.source != router::TaintSource::kParentTask) taint_.Add(mark);
+      }
+    }
+    if (taint_.marks().size() == marks_before) return {};
     task_.taint = taint_.ToJson();
     task_.updated_at_ms = Now();
     if (Status saved = deps_.store->UpdateTask(task_); !saved) return saved;
@@ -440,6 +528,7 @@ class Controller::Loop {
   std::optional<std::string> paused_;  // Why the run stops waiting for a person (stdin closed).
   std::string summary_;
   bool refused_by_policy_ = false;
+  ContextBuilder context_;
 };
 
 RunOptions StoredRunOptions(const store::TaskRecord& task) {

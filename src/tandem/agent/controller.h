@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <string>
 
+#include "tandem/agent/agent_memory.h"
 #include "tandem/agent/approval.h"
 #include "tandem/agent/budget.h"
+#include "tandem/agent/context.h"
 #include "tandem/agent/model_access.h"
 #include "tandem/agent/watchdog.h"
 #include "tandem/core/cancellation.h"
@@ -23,6 +25,9 @@ struct RunOptions {
   int max_invalid_answers = 3;  // Consecutive answers without a usable tool call before failing.
   Budget budget;                // USD, tokens, time and tool-call limits; unset: unlimited.
   WatchdogOptions watchdog;     // Loop and no-progress detection.
+  // Context window each prompt must fit (ContextWindowFor); 0: unlimited, history never
+  // condensed. Not saved with the task: `resume` takes it from the configuration.
+  int64_t context_tokens = 0;
 };
 
 // The options a task was last run with (saved in its settings), for `resume`.
@@ -74,6 +79,8 @@ struct ControllerDeps {
   Approver* approver = nullptr;
   // Grants ([tools] auto_approve): external tools that run without asking; nullptr: none.
   const tools::ToolsConfig* tools_config = nullptr;
+  // Optional: stores observations and summaries, recalls relevant ones into each prompt.
+  AgentMemory* memory = nullptr;
 };
 
 // Runs one task at a time. Not thread-safe; use one Controller per running task.

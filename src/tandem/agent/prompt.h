@@ -12,12 +12,19 @@ namespace tandem::agent {
 // Tool specifications offered to the model: every registered tool plus `finish`.
 std::vector<llm::ToolSpec> ToolSpecs(const tools::Registry& tools);
 
+// What the loop adds to the conversation besides the task and its steps.
+struct PromptExtras {
+  std::string summary;                // Condensed steps 1..summary_through_seq; empty: none.
+  int64_t summary_through_seq = 0;    // Steps up to this one are sent only as the summary.
+  std::vector<std::string> recalled;  // Memories from earlier work, most relevant first.
+};
+
 // System prompt, goal, then each step as an assistant tool call and its tool result; `note`
 // (if not empty) is appended as a user message telling the model what was wrong last time.
 std::vector<llm::Message> BuildMessages(const store::TaskRecord& task,
                                         const std::vector<store::StepRecord>& steps,
                                         const std::vector<llm::ToolSpec>& tools,
-                                        const std::string& note);
+                                        const std::string& note, const PromptExtras& extras = {});
 
 // The tool call id a step answers (the model's, or a stable one derived from the step).
 std::string CallIdOf(const store::StepRecord& step);

@@ -230,7 +230,7 @@ Status ParseAgent(const toml::table& root, Config& config) {
   const toml::table* table = ConfigReader(root, "").Table("agent");
   if (!table) return {};
   ConfigReader reader(*table, "agent");
-  if (Status known = reader.CheckKnownKeys({"max_steps"}); !known) return known;
+  if (Status known = reader.CheckKnownKeys({"max_steps", "context_tokens"}); !known) return known;
   auto max_steps = reader.Integer("max_steps");
   if (!max_steps) return std::unexpected(max_steps.error());
   if (*max_steps) {
@@ -238,6 +238,14 @@ Status ParseAgent(const toml::table& root, Config& config) {
       return std::unexpected(reader.ErrorAt("max_steps", "must be between 1 and 100000"));
     }
     config.agent.max_steps = static_cast<int>(**max_steps);
+  }
+  auto context_tokens = reader.Integer("context_tokens");
+  if (!context_tokens) return std::unexpected(context_tokens.error());
+  if (*context_tokens) {
+    if (**context_tokens < 512 || **context_tokens > 100000000) {
+      return std::unexpected(reader.ErrorAt("context_tokens", "must be between 512 and 100000000"));
+    }
+    config.agent.context_tokens = **context_tokens;
   }
   return {};
 }

@@ -46,6 +46,9 @@ struct ProviderConfig {
 
 struct AgentConfig {
   int max_steps = 30;  // Default step limit of `tandem run` when --max-steps is not given.
+  // Context window the agent plans each prompt for; 0: from the catalog (docs/agent.md).
+  // Smaller than the model's real window condenses history sooner (more summary calls).
+  int64_t context_tokens = 0;
 };
 
 struct LogConfig {

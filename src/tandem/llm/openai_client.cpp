@@ -13,6 +13,7 @@
 #include "tandem/llm/sse_parser.h"
 #include "tandem/llm/stream_assembler.h"
 #include "tandem/llm/token_estimate.h"
+#include "tandem/llm/tool_emulation.h"
 
 namespace tandem::llm {
 namespace {
@@ -97,8 +98,10 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-// Drops what the endpoint cannot take: json_schema falls back to json_object, then to text.
+// Drops what the endpoint cannot take: tools become a JSON answer (tool_emulation.h);
+// json_schema falls back to json_object, then to text.
 ChatRequest FitToCapabilities(ChatRequest request, const Capabilities& caps) {
+  if (!caps.tools) request = EmulateTools(std::move(request), caps.json_schema);
   ResponseFormat& format = request.response_format;
   if (format.kind == ResponseFormat::Kind::kJsonSchema && !caps.json_schema) {
     format.kind =
@@ -106,10 +109,6 @@ ChatRequest FitToCapabilities(ChatRequest request, const Capabilities& caps) {
   }
   if (format.kind == ResponseFormat::Kind::kJsonObject && !caps.json_object) {
     format.kind = ResponseFormat::Kind::kText;
-  }
-  if (!caps.tools) {
-    request.tools.clear();
-    request.tool_choice.clear();
   }
   return request;
 }
@@ -163,7 +162,12 @@ Result<ChatResponse> OpenAiClient::Chat(const ChatRequest& request, const CallOp
     AcquireSlot();
     Result<ChatResponse> response = ChatOnce(fitted, options, &retry_after);
     ReleaseSlot();
-    if (response) return response;
+    if (response) {
+      if (!options_.capabilities.tools) {
+        RecoverToolCall(*response, request.tools, request.messages.size());
+      }
+      return response;
+    }
     std::optional<ProviderErrorKind> kind = ProviderErrorKindOf(response.error());
     bool cancelled = options.cancel != nullptr && options.cancel->IsCancelled();
     if (!kind || !IsRetryable(*kind) || cancelled || attempt >= options_.retry.max_attempts) {

@@ -102,7 +102,9 @@ Result<std::unique_ptr<llm::Embedder>> MakeConfiguredEmbedder(const Config& conf
   const toml::table* section = (*config.document)["memory"].as_table();
   if (section == nullptr) return std::unique_ptr<llm::Embedder>();
   ConfigReader reader(*section, "memory");
-  if (Status known = reader.CheckKnownKeys({"embedder", "embedding_model"}); !known) {
+  if (Status known = reader.CheckKnownKeys(
+          {"embedder", "embedding_model", "agent", "recall_count", "recall_bytes"});
+      !known) {
     return std::unexpected(known.error());
   }
   auto name = reader.String("embedder");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "tandem/agent/task_json.h"
 #include "tandem/core/id.h"
 #include "tandem/server/server_impl.h"
 #include "tandem/store/task_json.h"
@@ -182,7 +183,7 @@ void Server::Impl::ShowTask(const httplib::Request& req, httplib::Response& res,
                             const Principal& who) {
   std::optional<store::TaskRecord> task = VisibleTask(req, res, who);
   if (!task) return;
-  Result<ordered_json> detail = store::TaskDetailJson(*deps_.store, task->id);
+  Result<ordered_json> detail = agent::TaskDetailJson(*deps_.store, task->id);
   if (!detail) return SendError(res, detail.error());
   SendJson(res, 200, *detail);
 }

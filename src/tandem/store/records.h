@@ -89,6 +89,15 @@ struct AuditRecord {
   int64_t created_at_ms = 0;
 };
 
+// A condensed account of a task's steps 1..through_seq, sent to the model in place of those steps
+// once the history no longer fits its context window. Extended, never redone, as steps pass.
+struct ContextSummary {
+  std::string task_id;
+  int64_t through_seq = 0;  // Last step the summary covers.
+  std::string summary;
+  int64_t updated_at_ms = 0;
+};
+
 // One model call.
 struct LedgerRow {
   int64_t id = 0;

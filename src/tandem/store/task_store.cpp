@@ -12,7 +12,7 @@ namespace {
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 3> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 4> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -117,6 +117,15 @@ CREATE TABLE task_access (
   task_id TEXT PRIMARY KEY REFERENCES tasks(id),
   owner TEXT NOT NULL,
   shared INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+                                                         // 4: context summaries.
+                                                         R"sql(
+CREATE TABLE context_summaries (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+  through_seq INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL
 );
 )sql"};
 
@@ -349,6 +358,14 @@ Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
+Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view parent_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_, fmt::format("SELECT {} FROM tasks WHERE parent_id = ? ORDER BY id", kTaskColumns));
+  if (s) s->Bind(1, parent_id);
+  return Collect<TaskRecord>(std::move(s), ReadTask);
+}
+
 Status TaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
@@ -535,6 +552,37 @@ Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter)
     row.created_at_ms = r.Int(14);
     return row;
   });
+}
+
+Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "INSERT INTO context_summaries (task_id, through_seq, summary, updated_at_ms) "
+      "VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET through_seq = "
+      "excluded.through_seq, summary = excluded.summary, updated_at_ms = excluded.updated_at_ms");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, summary.task_id)
+      .Bind(2, summary.through_seq)
+      .Bind(3, summary.summary)
+      .Bind(4, summary.updated_at_ms);
+  return s->Run();
+}
+
+Result<std::optional<ContextSummary>> TaskStore::GetContextSummary(std::string_view task_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = Statement::Prepare(
+      db_,
+      "SELECT task_id, through_seq, summary, updated_at_ms FROM context_summaries "
+      "WHERE task_id = ?");
+  if (s) s->Bind(1, task_id);
+  Result<std::vector<ContextSummary>> rows =
+      Collect<ContextSummary>(std::move(s), [](const Statement& r) {
+        return ContextSummary{r.Text(0), r.Int(1), r.Text(2), r.Int(3)};
+      });
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::optional<ContextSummary>();
+  return std::optional<ContextSummary>(std::move(rows->front()));
 }
 
 }  // namespace tandem::store

@@ -41,6 +41,8 @@ class TaskStore {
   Result<std::optional<TaskRecord>> GetTask(std::string_view id);
   // Newest first.
   Result<std::vector<TaskRecord>> ListTasks(int limit = 100);
+  // Tasks whose parent is `parent_id`, oldest first.
+  Result<std::vector<TaskRecord>> ListChildTasks(std::string_view parent_id);
 
   // Inserts or replaces the step (task_id, seq). Fails with kAlreadyExists when its
   // idempotency key belongs to another step.
@@ -58,6 +60,11 @@ class TaskStore {
 
   Result<int64_t> AppendAudit(const AuditRecord& record);
   Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id);
+
+  // Inserts or replaces the task's one summary of its older steps.
+  Status SaveContextSummary(const ContextSummary& summary);
+  // The task's summary, or nullopt when its history was never condensed.
+  Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id);
 
   Result<int64_t> AppendLedger(const LedgerRow& row);
   Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});

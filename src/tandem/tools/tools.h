@@ -48,6 +48,7 @@ struct ToolContext {
   std::filesystem::path workspace_root;       // Existing directory the task may change.
   const CancellationToken* cancel = nullptr;  // Polled at safe points; may be null.
   ToolLimits limits;
+  std::string task_id;  // The calling task, for tools that start child tasks; may be empty.
   bool Cancelled() const { return cancel != nullptr && cancel->IsCancelled(); }
 };
 
