@@ -169,6 +169,21 @@ TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
   EXPECT_EQ((*rows)[0].cost_usd, 0.25);
   EXPECT_FALSE((*rows)[1].cost_usd.has_value());
   EXPECT_EQ(store_->ListLedger()->size(), 2u);
+
+  TaskRecord other = MakeTask("other");
+  ASSERT_TRUE(store_->CreateTask(other));
+  LedgerRow elsewhere = priced;
+  elsewhere.task_id = other.id;
+  ASSERT_TRUE(store_->AppendLedger(elsewhere));
+  EXPECT_EQ(store_->ListLedger({.task_id = task.id})->size(), 2u);
+  EXPECT_EQ(store_->ListLedger()->size(), 3u);
+  auto totals = store_->SumLedger(task.id);
+  ASSERT_TRUE(totals);
+  EXPECT_DOUBLE_EQ(totals->cost_usd, 0.25);  // The unpriced row counts 0.
+  EXPECT_EQ(totals->tokens, 30);
+  auto none = store_->SumLedger("no-such-task");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->tokens, 0);
 }
 
 TEST_F(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {

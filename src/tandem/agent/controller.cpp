@@ -234,13 +234,9 @@ class Controller::Loop {
   // What the task has used so far: model cost and tokens from the ledger, tool calls from its
   // steps, wall time over all its runs.
   Result<Spend> CurrentSpend() const {
-    Result<std::vector<store::LedgerRow>> rows = deps_.store->ListLedger({.task_id = task_.id});
-    if (!rows) return std::unexpected(rows.error());
-    Spend spend;
-    for (const store::LedgerRow& row : *rows) {
-      spend.usd += row.cost_usd.value_or(0);
-      spend.tokens += row.prompt_tokens + row.completion_tokens;
-    }
+    Result<store::LedgerTotals> used = deps_.store->SumLedger(task_.id);
+    if (!used) return std::unexpected(used.error());
+    Spend spend{.usd = used->cost_usd, .tokens = used->tokens};
     for (const StepRecord& step : steps_) {
       if (step.tool_name != kFinishTool) ++spend.tool_calls;
     }

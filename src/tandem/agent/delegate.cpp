@@ -47,12 +47,10 @@ Result<Spend> SpendOfChildren(store::TaskStore& store, const std::string& task_i
   while (!pending.empty()) {
     std::string id = std::move(pending.back());
     pending.pop_back();
-    Result<std::vector<store::LedgerRow>> rows = store.ListLedger({.task_id = id});
-    if (!rows) return std::unexpected(rows.error());
-    for (const store::LedgerRow& row : *rows) {
-      spend.usd += row.cost_usd.value_or(0);
-      spend.tokens += row.prompt_tokens + row.completion_tokens;
-    }
+    Result<store::LedgerTotals> used = store.SumLedger(id);
+    if (!used) return std::unexpected(used.error());
+    spend.usd += used->cost_usd;
+    spend.tokens += used->tokens;
     Result<std::vector<store::StepRecord>> steps = store.ListSteps(id);
     if (!steps) return std::unexpected(steps.error());
     for (const store::StepRecord& step : *steps) {
@@ -101,12 +99,10 @@ Result<RunOptions> DelegateTool::ChildOptions(const store::TaskRecord& parent,
   Result<Spend> spend = SpendOfChildren(*deps_.store, parent.id);
   if (!spend) return std::unexpected(spend.error());
   // The parent's own use, as CurrentSpend counts it.
-  Result<std::vector<store::LedgerRow>> rows = deps_.store->ListLedger({.task_id = parent.id});
-  if (!rows) return std::unexpected(rows.error());
-  for (const store::LedgerRow& row : *rows) {
-    spend->usd += row.cost_usd.value_or(0);
-    spend->tokens += row.prompt_tokens + row.completion_tokens;
-  }
+  Result<store::LedgerTotals> used = deps_.store->SumLedger(parent.id);
+  if (!used) return std::unexpected(used.error());
+  spend->usd += used->cost_usd;
+  spend->tokens += used->tokens;
   Result<std::vector<store::StepRecord>> steps = deps_.store->ListSteps(parent.id);
   if (!steps) return std::unexpected(steps.error());
   for (const store::StepRecord& step : *steps) {

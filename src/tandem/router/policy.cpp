@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -24,39 +25,30 @@ bool Contains(const std::vector<EntityType>& list, EntityType value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-// A fast 64-bit hash, eight bytes per step. It binds a decision to its payload against
-// mistakes in the calling code; it is not a defence against an adversary inside the process.
-uint64_t Mix(uint64_t hash, std::string_view bytes) {
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    hash = (hash ^ word) * kMul;
-    hash ^= hash >> 29;
-  }
-  uint64_t tail = bytes.size();  // The length separates "ab"+"c" from "a"+"bc".
-  for (; i < bytes.size(); ++i)
-    tail = (tail << 8) | static_cast<unsigned char>(bytes[i]);
-  hash = (hash ^ tail) * kMul;
-  return hash ^ (hash >> 32);
-}
-
 }  // namespace
 
 uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
-  uint64_t hash = 0x84222325CBF29CE4ULL;
+  // XXH3 runs at memory speed, and an agent sends its whole history with every call. Each field
+  // goes in with its length, so "ab" + "c" and "a" + "bc" differ. This binds a decision to its
+  // payload against mistakes in the calling code, not against an adversary inside the process.
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  auto add = [state](std::string_view bytes) {
+    uint64_t size = bytes.size();
+    XXH3_64bits_update(state, &size, sizeof size);
+    XXH3_64bits_update(state, bytes.data(), bytes.size());
+  };
   for (const llm::Message& m : request.messages) {
-    hash = Mix(hash, llm::RoleName(m.role));
-    hash = Mix(hash, std::string_view("\0", 1));
-    hash = Mix(hash, m.content);
+    add(llm::RoleName(m.role));
+    add(m.content);
     for (const llm::ToolCall& call : m.tool_calls) {
-      hash = Mix(hash, std::string_view("\1", 1));
-      hash = Mix(hash, call.name);
-      hash = Mix(hash, call.arguments);
+      add(call.name);
+      add(call.arguments);
     }
-    hash = Mix(hash, std::string_view("\2", 1));
+    add(m.tool_call_id);
   }
+  uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
   return hash;
 }
 

@@ -1,5 +1,7 @@
 #include "tandem/router/scan_cache.h"
 
+#include <xxhash.h>
+
 namespace tandem::router {
 namespace {
 
@@ -15,6 +17,10 @@ void AppendWithPart(const std::vector<Finding>& findings, uint32_t part,
 }
 
 }  // namespace
+
+size_t ScanCache::Hash::operator()(std::string_view text) const {
+  return XXH3_64bits(text.data(), text.size());
+}
 
 void ScanCache::ScanInto(const Scanner& scanner, std::string_view text, uint32_t part,
                          std::vector<Finding>& out) {

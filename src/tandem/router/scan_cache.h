@@ -29,7 +29,7 @@ class ScanCache {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+    size_t operator()(std::string_view text) const;  // XXH3: lookups hash every resent text.
   };
 
   const size_t max_bytes_;

@@ -526,13 +526,30 @@ Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
+Result<LedgerTotals> TaskStore::SumLedger(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
+      "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0) "
+      "FROM ledger WHERE task_id = ?");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, task_id);
+  Result<bool> row = s->Step();
+  if (!row) return std::unexpected(row.error());
+  return LedgerTotals{.cost_usd = s->Double(0), .tokens = s->Int(1)};
+}
+
+Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
+  std::lock_guard lock(mu_);
+  constexpr std::string_view kColumns =
       "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
       "cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, latency_ms, outcome, "
-      "created_at_ms FROM ledger WHERE (?1 = '' OR task_id = ?1) ORDER BY id");
-  if (s) s->Bind(1, filter.task_id);
+      "created_at_ms FROM ledger";
+  // Separate statements, so that a task's rows come through ledger_by_task.
+  Result<Statement> s =
+      filter.task_id.empty()
+          ? statements_->Prepare(fmt::format("{} ORDER BY id", kColumns))
+          : statements_->Prepare(fmt::format("{} WHERE task_id = ? ORDER BY id", kColumns));
+  if (s && !filter.task_id.empty()) s->Bind(1, filter.task_id);
   return Collect<LedgerRow>(std::move(s), [](const Statement& r) {
     LedgerRow row;
     row.id = r.Int(0);

@@ -21,6 +21,12 @@ struct LedgerFilter {
   std::string task_id;  // Empty: all tasks.
 };
 
+// What a task's model calls used, summed over its ledger rows.
+struct LedgerTotals {
+  double cost_usd = 0;  // Rows without a known price count 0.
+  int64_t tokens = 0;   // Prompt and completion.
+};
+
 // Thread-safe: one connection guarded by mu_.
 class TaskStore {
  public:
@@ -68,6 +74,8 @@ class TaskStore {
 
   Result<int64_t> AppendLedger(const LedgerRow& row);
   Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});
+  // Summed in SQL over the task's rows (the agent checks its budget at every step).
+  Result<LedgerTotals> SumLedger(std::string_view task_id);
 
   // Users, API tokens, sessions and task visibility for the server (task_store_auth.cpp).
   // CreateUser fails with kAlreadyExists for a taken name.
