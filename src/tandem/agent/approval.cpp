@@ -14,29 +14,15 @@ struct Leaf {
   bool untrusted = false;
 };
 
-std::string EscapePointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-void CollectLeaves(const json& node, const std::string& pointer, std::vector<Leaf>& out) {
+void CollectLeaves(const json& node, const json::json_pointer& pointer, std::vector<Leaf>& out) {
   if (node.is_string()) {
-    out.push_back({pointer, node.get_ref<const std::string&>()});
+    out.push_back({pointer.to_string(), node.get_ref<const std::string&>()});
   } else if (node.is_object()) {
     for (const auto& [key, value] : node.items())
-      CollectLeaves(value, pointer + "/" + EscapePointerToken(key), out);
+      CollectLeaves(value, pointer / key, out);
   } else if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i)
-      CollectLeaves(node[i], pointer + "/" + std::to_string(i), out);
+      CollectLeaves(node[i], pointer / i, out);
   }
 }
 
@@ -94,7 +80,7 @@ ApprovalDecision ContinuousApprover::Decide(const ApprovalRequest&) {
 std::vector<std::string> FindUntrustedArguments(const json& arguments,
                                                 const std::vector<std::string_view>& observations) {
   std::vector<Leaf> leaves;
-  CollectLeaves(arguments, "", leaves);
+  CollectLeaves(arguments, json::json_pointer(), leaves);
   const uint64_t top_power = TopPower();
   std::unordered_map<uint64_t, std::vector<RunRef>> runs;
   for (size_t l = 0; l < leaves.size(); ++l) {

@@ -64,20 +64,6 @@ bool MatchesType(const json& value, std::string_view type) {
   return false;
 }
 
-std::string PointerEscape(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // A JSON string's text between its quotes, as a compact serializer writes it.
 std::string EscapedKey(const std::string& key) {
   std::string text = json(key).dump();
@@ -417,7 +403,7 @@ Result<int32_t> SchemaCompiler::CompileObject(const json& schema, const std::str
     }
     for (const auto& [name, sub] : it->items()) {
       Result<int32_t> child =
-          Compile(sub, fmt::format("{}/properties/{}", path, PointerEscape(name)));
+          Compile(sub, path + "/properties" + (nlohmann::json::json_pointer() / name).to_string());
       if (!child) return child;
       node.properties.push_back({EscapedKey(name), *child});
     }
