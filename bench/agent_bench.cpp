@@ -64,14 +64,18 @@ struct Timeline {
   std::vector<double> model_start_cpu, model_cpu, tool_cpu;
 };
 
-// Answers at once with a call to `note` carrying a fresh counter (so the watchdog sees progress)
-// and a line of text, the way a real step's arguments look.
+// Answers after `latency` with a call to `note` carrying a fresh counter (so the watchdog sees
+// progress) and a line of text, the way a real step's arguments look. The latency is excluded
+// from the overhead; a non-zero one (still far below any real model's) leaves the loop's
+// background work (WAL checkpoints) room to run off the step's critical path, as in a real run.
 class InstantModel final : public llm::ChatModel {
  public:
-  explicit InstantModel(Timeline* timeline) : timeline_(timeline) {}
+  InstantModel(Timeline* timeline, std::chrono::milliseconds latency)
+      : timeline_(timeline), latency_(latency) {}
   Result<llm::ChatResponse> Chat(const llm::ChatRequest&, const llm::CallOptions&) override {
     Clock::time_point start = Clock::now();
     double start_cpu = ThreadCpuMs();
+    std::this_thread::sleep_for(latency_);
     llm::ChatResponse response;
     nlohmann::json args = {
         {"n", calls_}, {"text", fmt::format("observation {} about the quarterly report", calls_)}};
@@ -91,6 +95,7 @@ class InstantModel final : public llm::ChatModel {
 
  private:
   Timeline* timeline_;
+  std::chrono::milliseconds latency_;
   std::string name_ = "gpt-4o-mini";
   int calls_ = 0;
 };
@@ -122,7 +127,7 @@ class NoteTool final : public tools::Tool {
       {"required", {"n", "text"}}};
 };
 
-void BenchLoopOverhead(const fs::path& dir) {
+void BenchLoopOverhead(const fs::path& dir, std::chrono::milliseconds latency) {
   constexpr int kHistory = 200;
   constexpr int kMeasured = 100;  // Steps measured once the history holds kHistory steps.
   constexpr int kRuns = 3;
@@ -137,7 +142,7 @@ void BenchLoopOverhead(const fs::path& dir) {
     fmt::print("config: {}\n", config.error().message());
     return;
   }
-  auto store = store::TaskStore::Open(dir / "loop.db");
+  auto store = store::TaskStore::Open(dir / fmt::format("loop-{}.db", latency.count()));
   Result<llm::PriceCatalog> prices = llm::PriceCatalog::Load(*config);
   if (!store || !prices) {
     fmt::print("store or catalog failed\n");
@@ -152,9 +157,9 @@ void BenchLoopOverhead(const fs::path& dir) {
     agent::StoreAuditSink audit(store->get());
     router::GatewayOptions gateway_options{.audit = &audit};
     gateway_options.model_factory =
-        [&timeline](const Config&,
-                    const ProviderConfig&) -> Result<std::unique_ptr<llm::ChatModel>> {
-      return std::make_unique<InstantModel>(&timeline);
+        [&timeline, latency](const Config&,
+                             const ProviderConfig&) -> Result<std::unique_ptr<llm::ChatModel>> {
+      return std::make_unique<InstantModel>(&timeline, latency);
     };
     auto gateway = router::Gateway::Create(*config, gateway_options);
     if (!gateway) {
@@ -196,8 +201,9 @@ void BenchLoopOverhead(const fs::path& dir) {
     }
   }
   fmt::print(
-      "loop overhead per step (model and tool time excluded), {} tasks, {} steps in {:.0f} ms:\n",
-      kRuns, steps, run_ms);
+      "loop overhead per step (model and tool time excluded), model answering after {} ms, {} "
+      "tasks, {} steps in {:.0f} ms:\n",
+      latency.count(), kRuns, steps, run_ms);
   for (int half : {0, 1}) {
     if (wall[half].empty()) continue;
     fmt::print(
@@ -321,7 +327,9 @@ int main(int, char** argv) {
   fs::path tandem = fs::canonical(fs::path(argv[0])).parent_path() / "tandem";
   fs::path dir = fs::temp_directory_path() / fmt::format("tandem-agent-bench-{}", getpid());
   fs::create_directories(dir);
-  tandem::BenchLoopOverhead(dir);
+  // Back to back model calls (writes never pause), then a model that takes 5 ms.
+  tandem::BenchLoopOverhead(dir, std::chrono::milliseconds(0));
+  tandem::BenchLoopOverhead(dir, std::chrono::milliseconds(5));
   tandem::BenchStartup(tandem);
   tandem::BenchIdleMemory(tandem, dir);
   fs::remove_all(dir);

@@ -57,6 +57,8 @@ class Controller::Loop {
     Result<std::vector<StepRecord>> steps = deps_.store->ListSteps(task_.id);
     if (!steps) return std::unexpected(steps.error());
     steps_ = std::move(*steps);
+    // Room for every step allowed: growing the vector mid-run copies the whole history.
+    steps_.reserve(static_cast<size_t>(std::max(options_.max_steps, 0)) + 1);
     Result<router::TaintState> taint = router::TaintState::FromJson(task_.taint);
     if (!taint) return std::unexpected(std::move(taint.error()).WithContext("task " + task_.id));
     taint_.Merge(*taint);

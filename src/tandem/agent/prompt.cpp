@@ -34,6 +34,7 @@ std::vector<llm::Message> BuildMessages(const store::TaskRecord& task,
     tool_names += fmt::format("\n- {}: {}", tool.name, tool.description);
   }
   std::vector<llm::Message> messages;
+  messages.reserve(3 + 2 * steps.size() + 1);
   messages.push_back(llm::Message::System(fmt::format(
       "You are Tandem, an autonomous agent. Work towards the user's goal step by step.\n"
       "{}\n"

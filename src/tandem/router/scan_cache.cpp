@@ -5,8 +5,9 @@
 namespace tandem::router {
 namespace {
 
-// Below this, scanning costs about as much as looking up and copying.
-constexpr size_t kMinCachedBytes = 128;
+// Below this, scanning costs about as much as looking up (a tool call's arguments are often
+// only a few dozen bytes, and running every detector over them still costs more).
+constexpr size_t kMinCachedBytes = 16;
 
 void AppendWithPart(const std::vector<Finding>& findings, uint32_t part,
                     std::vector<Finding>& out) {
