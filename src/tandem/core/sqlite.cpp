@@ -93,7 +93,7 @@ StatementCache::~StatementCache() {
 }
 
 Result<Statement> StatementCache::Prepare(std::string_view sql) {
-  auto it = entries_.find(std::string(sql));
+  auto it = entries_.find(sql);
   if (it == entries_.end()) {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,

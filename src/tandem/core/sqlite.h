@@ -4,10 +4,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "tandem/core/error.h"
 
@@ -94,7 +94,7 @@ class StatementCache {
     bool in_use = false;
   };
   sqlite3* db_;
-  std::unordered_map<std::string, Entry> entries_;  // Nodes are stable: Statements point in.
+  std::map<std::string, Entry, std::less<>> entries_;  // Nodes are stable: Statements point in.
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless committed.

@@ -70,32 +70,17 @@ END;
 // every query cost more than the reads they bracket.
 class ReadSnapshot {
  public:
-  ReadSnapshot(Result<Statement*> begin, Result<Statement*> commit)
-      : commit_(commit ? *commit : nullptr) {
-    ok_ = begin && commit_ != nullptr && (*begin)->Run().has_value();
+  ReadSnapshot(Result<Statement> begin, Result<Statement> commit) {
+    if (begin && commit && begin->Run()) commit_ = std::move(*commit);
   }
   ~ReadSnapshot() {
-    if (ok_) (void)commit_->Run();
+    if (commit_) (void)commit_->Run();
   }
   ReadSnapshot(const ReadSnapshot&) = delete;
   ReadSnapshot& operator=(const ReadSnapshot&) = delete;
 
  private:
-  Statement* commit_;
-  bool ok_ = false;
-};
-
-// Resets a cached statement on every return, so none stays active (VACUUM refuses to run beside
-// one, and a reader's open statement would pin its snapshot).
-class ResetOnExit {
- public:
-  explicit ResetOnExit(Statement* statement) : statement_(statement) {}
-  ~ResetOnExit() { statement_->Reset(); }
-  ResetOnExit(const ResetOnExit&) = delete;
-  ResetOnExit& operator=(const ResetOnExit&) = delete;
-
- private:
-  Statement* statement_;
+  std::optional<Statement> commit_;  // Set once BEGIN has run.
 };
 
 Result<SqlFilter> SelectionClause(int64_t collection_id, const std::vector<std::string>& ids,
@@ -198,6 +183,7 @@ MemoryStoreImpl::MemoryStoreImpl(std::filesystem::path directory, const StoreOpt
       options_(options),
       embedder_(std::move(embedder)),
       db_(db),
+      statements_(std::make_unique<sqlite::StatementCache>(db)),
       lock_(std::move(lock)) {}
 
 Result<std::unique_ptr<MemoryStoreImpl>> MemoryStoreImpl::Open(
@@ -260,19 +246,8 @@ Result<std::unique_ptr<MemoryStoreImpl>> MemoryStoreImpl::Open(
   return store;
 }
 
-Result<Statement*> MemoryStoreImpl::Cached(std::string_view sql) {
-  auto found = statements_.find(sql);
-  if (found == statements_.end()) {
-    auto prepared = Statement::Prepare(db_, sql);
-    if (!prepared) return std::unexpected(prepared.error());
-    found = statements_.emplace(std::string(sql), std::move(*prepared)).first;
-  }
-  found->second.Reset();
-  return &found->second;
-}
-
 MemoryStoreImpl::~MemoryStoreImpl() {
-  statements_.clear();
+  statements_.reset();  // Finalized before the connection closes.
   if (lock_) {
     if (Status flushed = FlushLocked(); !flushed) {
       spdlog::warn("memory: saving indexes on close failed: {}", flushed.error().message());
@@ -296,12 +271,10 @@ Status MemoryStoreImpl::CheckWritable() const {
 
 Result<std::optional<MemoryStoreImpl::CollectionRow>> MemoryStoreImpl::FindCollection(
     const std::string& name) {
-  auto cached = Cached(
+  Result<Statement> select = statements_->Prepare(
       "SELECT id, name, distance, hnsw_m, ef_construction, ef_search, embedding_model, dimension, "
       "version FROM collections WHERE name = ?");
-  if (!cached) return std::unexpected(cached.error());
-  Statement* select = *cached;
-  ResetOnExit reset_on_exit(select);
+  if (!select) return std::unexpected(select.error());
   select->Bind(1, name);
   auto row = select->Step();
   if (!row) return std::unexpected(row.error());
@@ -422,7 +395,7 @@ Result<std::vector<CollectionInfo>> MemoryStoreImpl::ListCollections() {
 }
 
 Result<std::vector<CollectionInfo>> MemoryStoreImpl::ListCollectionsLocked() {
-  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
+  ReadSnapshot snapshot(statements_->Prepare("BEGIN"), statements_->Prepare("COMMIT"));
   auto names = Statement::Prepare(db_, "SELECT name FROM collections ORDER BY name");
   if (!names) return std::unexpected(names.error());
   std::vector<std::string> all;
@@ -611,7 +584,7 @@ Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<R
 Result<std::vector<Hit>> MemoryStoreImpl::Get(const std::string& collection,
                                               const GetRequest& request) {
   std::lock_guard lock(mu_);
-  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
+  ReadSnapshot snapshot(statements_->Prepare("BEGIN"), statements_->Prepare("COMMIT"));
   auto row = RequireCollection(collection);
   if (!row) return std::unexpected(row.error());
   auto clause = SelectionClause(row->id, request.selection.ids, request.selection.where,
@@ -720,10 +693,8 @@ Result<Hit> MemoryStoreImpl::LoadHit(int64_t pk, const Include& include) {
     embedding = next++;
   }
   sql += " FROM records WHERE pk = ?";
-  auto cached = Cached(sql);
-  if (!cached) return std::unexpected(cached.error());
-  Statement* select = *cached;
-  ResetOnExit reset_on_exit(select);
+  Result<Statement> select = statements_->Prepare(sql);
+  if (!select) return std::unexpected(select.error());
   select->Bind(1, pk);
   auto step = select->Step();
   if (!step) return std::unexpected(step.error());
@@ -751,7 +722,7 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   if (request.text.empty() && request.vector.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "a query needs text or a vector");
   }
-  ReadSnapshot snapshot(Cached("BEGIN"), Cached("COMMIT"));
+  ReadSnapshot snapshot(statements_->Prepare("BEGIN"), statements_->Prepare("COMMIT"));
   auto row = RequireCollection(collection);
   if (!row) return std::unexpected(row.error());
   auto filter = SelectionClause(row->id, {}, request.where, request.where_document);

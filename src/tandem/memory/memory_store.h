@@ -75,8 +75,6 @@ class MemoryStoreImpl final : public MemoryStore {
                   std::unique_ptr<llm::Embedder> embedder, sqlite3* db,
                   std::optional<WriteLock> lock);
 
-  // A prepared statement kept for the store's life (hot paths), reset and ready to bind.
-  Result<sqlite::Statement*> Cached(std::string_view sql);
   Status CheckWritable() const;
   Result<std::vector<CollectionInfo>> ListCollectionsLocked();
   Result<std::optional<CollectionRow>> FindCollection(const std::string& name);
@@ -115,12 +113,12 @@ class MemoryStoreImpl final : public MemoryStore {
   const std::filesystem::path directory_;
   const StoreOptions options_;
   std::unique_ptr<llm::Embedder> embedder_;
-  sqlite3* db_;                    // GUARDED_BY(mu_)
-  std::optional<WriteLock> lock_;  // Held for the store's life by a writer.
-  std::map<std::string, sqlite::Statement, std::less<>> statements_;  // GUARDED_BY(mu_)
-  std::map<int64_t, LoadedIndex> indexes_;  // GUARDED_BY(mu_), by collection id.
-  int64_t index_rebuilds_ = 0;              // GUARDED_BY(mu_)
-  int64_t deletes_since_optimize_ = 0;      // GUARDED_BY(mu_)
+  sqlite3* db_;                                         // GUARDED_BY(mu_)
+  std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
+  std::optional<WriteLock> lock_;                       // Held for the store's life by a writer.
+  std::map<int64_t, LoadedIndex> indexes_;              // GUARDED_BY(mu_), by collection id.
+  int64_t index_rebuilds_ = 0;                          // GUARDED_BY(mu_)
+  int64_t deletes_since_optimize_ = 0;                  // GUARDED_BY(mu_)
 };
 
 }  // namespace tandem::memory
