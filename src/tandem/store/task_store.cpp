@@ -5,10 +5,12 @@
 #include <array>
 
 #include "tandem/core/sqlite.h"
+#include "tandem/store/rows.h"
 
 namespace tandem::store {
 namespace {
 
+using internal::Collect;
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
@@ -128,20 +130,6 @@ CREATE TABLE context_summaries (
   updated_at_ms INTEGER NOT NULL
 );
 )sql"};
-
-// Runs `prepared` after `bind`, collecting each row with `read`.
-template <typename T, typename Read>
-Result<std::vector<T>> Collect(Result<Statement> prepared, Read read) {
-  if (!prepared) return std::unexpected(prepared.error());
-  std::vector<T> rows;
-  while (true) {
-    Result<bool> row = prepared->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    rows.push_back(read(*prepared));
-  }
-  return rows;
-}
 
 TaskRecord ReadTask(const Statement& s) {
   TaskRecord t;

@@ -3,33 +3,15 @@
 #include <sqlite3.h>
 
 #include "tandem/core/sqlite.h"
+#include "tandem/store/rows.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem::store {
 namespace {
 
+using internal::Collect;
+using internal::First;
 using sqlite::Statement;
-
-// Runs a prepared statement and reads every row with `read`.
-template <typename T, typename Read>
-Result<std::vector<T>> Rows(Result<Statement> prepared, Read read) {
-  if (!prepared) return std::unexpected(prepared.error());
-  std::vector<T> rows;
-  while (true) {
-    Result<bool> row = prepared->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    rows.push_back(read(*prepared));
-  }
-  return rows;
-}
-
-template <typename T>
-Result<std::optional<T>> First(Result<std::vector<T>> rows) {
-  if (!rows) return std::unexpected(rows.error());
-  if (rows->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(rows->front()));
-}
 
 UserRecord ReadUser(const Statement& s) {
   return {
@@ -38,7 +20,7 @@ UserRecord ReadUser(const Statement& s) {
 
 // Rows of (label..., count, sum) from a GROUP BY query with `n_labels` label columns.
 Result<std::vector<StoreTotals::Count>> Counts(sqlite3* db, std::string_view sql, int n_labels) {
-  return Rows<StoreTotals::Count>(Statement::Prepare(db, sql), [n_labels](const Statement& s) {
+  return Collect<StoreTotals::Count>(Statement::Prepare(db, sql), [n_labels](const Statement& s) {
     StoreTotals::Count count;
     for (int i = 0; i < n_labels; ++i)
       count.labels.push_back(s.Text(i));
@@ -52,8 +34,8 @@ Result<std::vector<StoreTotals::Count>> Counts(sqlite3* db, std::string_view sql
 
 Status TaskStore::CreateUser(const UserRecord& user) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "INSERT INTO users (name, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO users (name, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, user.name).Bind(2, user.role).Bind(3, user.password_hash).Bind(4, user.created_at_ms);
   Status status = s->Run();
@@ -65,24 +47,24 @@ Status TaskStore::CreateUser(const UserRecord& user) {
 
 Result<std::optional<UserRecord>> TaskStore::GetUser(std::string_view name) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "SELECT name, role, password_hash, created_at_ms FROM users WHERE name = ?");
+  Result<Statement> s = statements_->Prepare(
+      "SELECT name, role, password_hash, created_at_ms FROM users WHERE name = ?");
   if (s) s->Bind(1, name);
-  return First(Rows<UserRecord>(std::move(s), ReadUser));
+  return First(Collect<UserRecord>(std::move(s), ReadUser));
 }
 
 Result<std::vector<UserRecord>> TaskStore::ListUsers() {
   std::lock_guard lock(mu_);
-  return Rows<UserRecord>(
-      Statement::Prepare(
-          db_, "SELECT name, role, password_hash, created_at_ms FROM users ORDER BY name"),
+  return Collect<UserRecord>(
+      statements_->Prepare(
+          "SELECT name, role, password_hash, created_at_ms FROM users ORDER BY name"),
       ReadUser);
 }
 
 Status TaskStore::SaveApiToken(const ApiTokenRecord& token) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "INSERT INTO api_tokens (token_hash, user_name, created_at_ms) VALUES (?, ?, ?)");
+  Result<Statement> s = statements_->Prepare(
+      "INSERT INTO api_tokens (token_hash, user_name, created_at_ms) VALUES (?, ?, ?)");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, token.token_hash).Bind(2, token.user_name).Bind(3, token.created_at_ms);
   return s->Run();
@@ -90,10 +72,10 @@ Status TaskStore::SaveApiToken(const ApiTokenRecord& token) {
 
 Result<std::optional<ApiTokenRecord>> TaskStore::FindApiToken(std::string_view token_hash) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_, "SELECT token_hash, user_name, created_at_ms FROM api_tokens WHERE token_hash = ?");
+  Result<Statement> s = statements_->Prepare(
+      "SELECT token_hash, user_name, created_at_ms FROM api_tokens WHERE token_hash = ?");
   if (s) s->Bind(1, token_hash);
-  return First(Rows<ApiTokenRecord>(std::move(s), [](const Statement& row) {
+  return First(Collect<ApiTokenRecord>(std::move(s), [](const Statement& row) {
     return ApiTokenRecord{
         .token_hash = row.Text(0), .user_name = row.Text(1), .created_at_ms = row.Int(2)};
   }));
@@ -101,8 +83,7 @@ Result<std::optional<ApiTokenRecord>> TaskStore::FindApiToken(std::string_view t
 
 Status TaskStore::SaveSession(const SessionRecord& session) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO sessions (token_hash, user_name, csrf_token, expires_at_ms, created_at_ms) "
       "VALUES (?, ?, ?, ?, ?)");
   if (!s) return std::unexpected(s.error());
@@ -116,12 +97,11 @@ Status TaskStore::SaveSession(const SessionRecord& session) {
 
 Result<std::optional<SessionRecord>> TaskStore::FindSession(std::string_view token_hash) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "SELECT token_hash, user_name, csrf_token, expires_at_ms, created_at_ms FROM sessions "
       "WHERE token_hash = ?");
   if (s) s->Bind(1, token_hash);
-  return First(Rows<SessionRecord>(std::move(s), [](const Statement& row) {
+  return First(Collect<SessionRecord>(std::move(s), [](const Statement& row) {
     return SessionRecord{.token_hash = row.Text(0),
                          .user_name = row.Text(1),
                          .csrf_token = row.Text(2),
@@ -132,7 +112,7 @@ Result<std::optional<SessionRecord>> TaskStore::FindSession(std::string_view tok
 
 Status TaskStore::DeleteSession(std::string_view token_hash) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(db_, "DELETE FROM sessions WHERE token_hash = ?");
+  Result<Statement> s = statements_->Prepare("DELETE FROM sessions WHERE token_hash = ?");
   if (!s) return std::unexpected(s.error());
   s->Bind(1, token_hash);
   return s->Run();
@@ -140,8 +120,7 @@ Status TaskStore::DeleteSession(std::string_view token_hash) {
 
 Status TaskStore::SetTaskAccess(const TaskAccess& access) {
   std::lock_guard lock(mu_);
-  Result<Statement> s = Statement::Prepare(
-      db_,
+  Result<Statement> s = statements_->Prepare(
       "INSERT INTO task_access (task_id, owner, shared) VALUES (?, ?, ?) "
       "ON CONFLICT (task_id) DO UPDATE SET owner = excluded.owner, shared = excluded.shared");
   if (!s) return std::unexpected(s.error());
@@ -152,9 +131,9 @@ Status TaskStore::SetTaskAccess(const TaskAccess& access) {
 Result<std::optional<TaskAccess>> TaskStore::GetTaskAccess(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
-      Statement::Prepare(db_, "SELECT task_id, owner, shared FROM task_access WHERE task_id = ?");
+      statements_->Prepare("SELECT task_id, owner, shared FROM task_access WHERE task_id = ?");
   if (s) s->Bind(1, task_id);
-  return First(Rows<TaskAccess>(std::move(s), [](const Statement& row) {
+  return First(Collect<TaskAccess>(std::move(s), [](const Statement& row) {
     return TaskAccess{.task_id = row.Text(0), .owner = row.Text(1), .shared = row.Int(2) != 0};
   }));
 }
