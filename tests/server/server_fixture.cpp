@@ -135,7 +135,9 @@ void ServerTest::StartServer() {
                                 .tools = &registry_,
                                 .policy = &gateway_->policy(),
                                 .home = dir_.path() / "home",
-                                .tools_config = &tools_config_},
+                                .tools_config = &tools_config_,
+                                .memory = memory_.get(),
+                                .memory_options = memory_options_},
                                options_);
   ASSERT_TRUE(server) << server.error().message();
   server_ = std::move(*server);

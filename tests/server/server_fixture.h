@@ -81,7 +81,9 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<router::Gateway> gateway_;
   std::unique_ptr<agent::ModelAccess> models_;
   tools::Registry registry_;
-  tools::ToolsConfig tools_config_;  // Passed to the server ([tools] grants).
+  tools::ToolsConfig tools_config_;              // Passed to the server ([tools] grants).
+  std::unique_ptr<memory::MemoryStore> memory_;  // Passed when set, with memory_options_.
+  agent::AgentMemoryOptions memory_options_;
   std::unique_ptr<Server> server_;
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".
   std::string root_, alice_, bob_, victor_;
