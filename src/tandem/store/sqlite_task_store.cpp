@@ -1,4 +1,4 @@
-#include "tandem/store/task_store.h"
+#include "tandem/store/sqlite_task_store.h"
 
 #include <sqlite3.h>
 
@@ -179,67 +179,24 @@ constexpr std::string_view kStepColumns =
 
 }  // namespace
 
-std::string_view TaskStatusName(TaskStatus status) {
-  switch (status) {
-    case TaskStatus::kPending:
-      return "pending";
-    case TaskStatus::kRunning:
-      return "running";
-    case TaskStatus::kSucceeded:
-      return "succeeded";
-    case TaskStatus::kFailed:
-      return "failed";
-    case TaskStatus::kStopped:
-      return "stopped";
-  }
-  return "failed";
-}
-
-std::optional<TaskStatus> ParseTaskStatus(std::string_view name) {
-  for (TaskStatus s : {TaskStatus::kPending, TaskStatus::kRunning, TaskStatus::kSucceeded,
-                       TaskStatus::kFailed, TaskStatus::kStopped}) {
-    if (TaskStatusName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
-std::string_view StepStatusName(StepStatus status) {
-  switch (status) {
-    case StepStatus::kProposed:
-      return "proposed";
-    case StepStatus::kRunning:
-      return "running";
-    case StepStatus::kDone:
-      return "done";
-  }
-  return "proposed";
-}
-
-std::optional<StepStatus> ParseStepStatus(std::string_view name) {
-  for (StepStatus s : {StepStatus::kProposed, StepStatus::kRunning, StepStatus::kDone}) {
-    if (StepStatusName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
-int TaskStore::SchemaVersion() {
+int SqliteTaskStore::SchemaVersion() {
   return static_cast<int>(kMigrations.size());
 }
 
-TaskStore::TaskStore(sqlite3* db)
+SqliteTaskStore::SqliteTaskStore(sqlite3* db)
     : db_(db), statements_(std::make_unique<sqlite::StatementCache>(db)) {}
 
-TaskStore::~TaskStore() {
+SqliteTaskStore::~SqliteTaskStore() {
   statements_.reset();  // Finalized before the connection closes.
   sqlite::Close(db_);
 }
 
-Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& path) {
+Result<std::unique_ptr<SqliteTaskStore>> SqliteTaskStore::Open(const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   Result<sqlite3*> db = sqlite::Open(path);
   if (!db) return std::unexpected(std::move(db.error()).WithContext("opening task store"));
-  std::unique_ptr<TaskStore> store(new TaskStore(*db));
+  std::unique_ptr<SqliteTaskStore> store(new SqliteTaskStore(*db));
   if (Status migrated = store->Migrate(); !migrated) {
     return std::unexpected(
         std::move(migrated.error()).WithContext(fmt::format("task store {}", path.string())));
@@ -250,7 +207,7 @@ Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& 
   return store;
 }
 
-Status TaskStore::Migrate() {
+Status SqliteTaskStore::Migrate() {
   std::lock_guard lock(mu_);
   Result<sqlite::Transaction> tx = sqlite::Transaction::Begin(db_);
   if (!tx) {
@@ -286,7 +243,7 @@ Status TaskStore::Migrate() {
   return tx->Commit();
 }
 
-Status TaskStore::CreateTask(const TaskRecord& task) {
+Status SqliteTaskStore::CreateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO tasks (id, parent_id, goal, status, stop_reason, workspace, taint, settings, "
@@ -309,7 +266,7 @@ Status TaskStore::CreateTask(const TaskRecord& task) {
   return s->Run();
 }
 
-Status TaskStore::UpdateTask(const TaskRecord& task) {
+Status SqliteTaskStore::UpdateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "UPDATE tasks SET status = ?, stop_reason = ?, taint = ?, settings = ?, updated_at_ms = ? "
@@ -326,7 +283,7 @@ Status TaskStore::UpdateTask(const TaskRecord& task) {
   return {};
 }
 
-Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
+Result<std::optional<TaskRecord>> SqliteTaskStore::GetTask(std::string_view id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
       statements_->Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
@@ -338,7 +295,7 @@ Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
   return std::optional<TaskRecord>(std::move(rows->front()));
 }
 
-Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
+Result<std::vector<TaskRecord>> SqliteTaskStore::ListTasks(int limit) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
@@ -346,7 +303,7 @@ Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
-Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view parent_id) {
+Result<std::vector<TaskRecord>> SqliteTaskStore::ListChildTasks(std::string_view parent_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_, fmt::format("SELECT {} FROM tasks WHERE parent_id = ? ORDER BY id", kTaskColumns));
@@ -354,7 +311,7 @@ Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view paren
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
-Status TaskStore::SaveStep(const StepRecord& step) {
+Status SqliteTaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
   // step that owns the key.
@@ -398,7 +355,7 @@ Status TaskStore::SaveStep(const StepRecord& step) {
   return s->Run();
 }
 
-Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
+Result<std::vector<StepRecord>> SqliteTaskStore::ListSteps(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
@@ -406,7 +363,7 @@ Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
   return Collect<StepRecord>(std::move(s), ReadStep);
 }
 
-Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idempotency_key) {
+Result<std::optional<StepRecord>> SqliteTaskStore::FindStepByKey(std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
@@ -417,7 +374,7 @@ Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idem
   return std::optional<StepRecord>(std::move(rows->front()));
 }
 
-Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
+Result<int64_t> SqliteTaskStore::AppendEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
@@ -427,7 +384,8 @@ Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id, int64_t after_id) {
+Result<std::vector<EventRecord>> SqliteTaskStore::ListEvents(std::string_view task_id,
+                                                             int64_t after_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, type, payload, created_at_ms FROM events WHERE task_id = ? AND id > ? "
@@ -438,7 +396,7 @@ Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id,
   });
 }
 
-Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
+Status SqliteTaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT OR REPLACE INTO artifacts (task_id, path, size_bytes, step_seq, created_at_ms) "
@@ -452,7 +410,7 @@ Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   return s->Run();
 }
 
-Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view task_id) {
+Result<std::vector<ArtifactRecord>> SqliteTaskStore::ListArtifacts(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
@@ -463,7 +421,7 @@ Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view ta
   });
 }
 
-Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
+Result<int64_t> SqliteTaskStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
@@ -478,7 +436,7 @@ Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) {
+Result<std::vector<AuditRecord>> SqliteTaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
@@ -489,7 +447,7 @@ Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) 
   });
 }
 
-Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
+Result<int64_t> SqliteTaskStore::AppendLedger(const LedgerRow& row) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO ledger (task_id, step_seq, provider, model, zone, prompt_tokens, "
@@ -514,7 +472,7 @@ Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<LedgerTotals> TaskStore::SumLedger(std::string_view task_id) {
+Result<LedgerTotals> SqliteTaskStore::SumLedger(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0) "
@@ -526,7 +484,7 @@ Result<LedgerTotals> TaskStore::SumLedger(std::string_view task_id) {
   return LedgerTotals{.cost_usd = s->Double(0), .tokens = s->Int(1)};
 }
 
-Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
+Result<std::vector<LedgerRow>> SqliteTaskStore::ListLedger(const LedgerFilter& filter) {
   std::lock_guard lock(mu_);
   constexpr std::string_view kColumns =
       "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
@@ -559,7 +517,7 @@ Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter)
   });
 }
 
-Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
+Status SqliteTaskStore::SaveContextSummary(const ContextSummary& summary) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_,
@@ -574,7 +532,7 @@ Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
   return s->Run();
 }
 
-Result<std::optional<ContextSummary>> TaskStore::GetContextSummary(std::string_view task_id) {
+Result<std::optional<ContextSummary>> SqliteTaskStore::GetContextSummary(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_,
