@@ -1,10 +1,9 @@
 // TaskStore::Open and OpenTaskStore: choosing a backend.
-#include "tandem/store/task_store.h"
-
 #include "tandem/core/config.h"
 #include "tandem/core/config_reader.h"
 #include "tandem/store/postgres_task_store.h"
 #include "tandem/store/sqlite_task_store.h"
+#include "tandem/store/task_store.h"
 
 namespace tandem::store {
 

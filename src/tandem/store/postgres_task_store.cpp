@@ -273,6 +273,28 @@ Result<std::unique_ptr<PostgresTaskStore>> PostgresTaskStore::Open(std::string_v
   return store;
 }
 
+Status PostgresTaskStore::BeginTransaction() {
+  return db_->Exec("BEGIN");
+}
+
+Status PostgresTaskStore::CommitTransaction() {
+  Result<Rows> rows = db_->ExecText("COMMIT");
+  if (!rows) {
+    RollbackTransaction();
+    return std::unexpected(rows.error());
+  }
+  // A write that failed inside the batch aborted the transaction: COMMIT then answers ROLLBACK.
+  if (std::string_view(PQcmdStatus(const_cast<PGresult*>(rows->result()))) != "COMMIT") {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "write batch rolled back: a write inside it failed");
+  }
+  return {};
+}
+
+void PostgresTaskStore::RollbackTransaction() {
+  (void)db_->Exec("ROLLBACK");
+}
+
 Status PostgresTaskStore::Migrate() {
   std::lock_guard lock(mu_);
   Result<pg::Transaction> tx = pg::Transaction::Begin(*db_);

@@ -15,7 +15,7 @@ namespace pg {
 class Connection;
 }
 
-// Thread-safe: one connection guarded by mu_.
+// Thread-safe: one connection guarded by TaskStore::mu_.
 class PostgresTaskStore final : public TaskStore {
  public:
   // Connects to `url` and applies pending migrations (serialised across processes by an
@@ -65,11 +65,15 @@ class PostgresTaskStore final : public TaskStore {
 
   Result<StoreTotals> Totals() override;
 
+ protected:
+  Status BeginTransaction() override;
+  Status CommitTransaction() override;
+  void RollbackTransaction() override;
+
  private:
   explicit PostgresTaskStore(std::unique_ptr<pg::Connection> connection);
   Status Migrate();
 
-  std::mutex mu_;
   std::unique_ptr<pg::Connection> db_;  // GUARDED_BY(mu_)
 };
 

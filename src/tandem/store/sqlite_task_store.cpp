@@ -191,6 +191,20 @@ SqliteTaskStore::~SqliteTaskStore() {
   sqlite::Close(db_);
 }
 
+Status SqliteTaskStore::BeginTransaction() {
+  return sqlite::Exec(db_, "BEGIN IMMEDIATE");
+}
+
+Status SqliteTaskStore::CommitTransaction() {
+  Status committed = sqlite::Exec(db_, "COMMIT");
+  if (!committed) RollbackTransaction();
+  return committed;
+}
+
+void SqliteTaskStore::RollbackTransaction() {
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 Result<std::unique_ptr<SqliteTaskStore>> SqliteTaskStore::Open(const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);

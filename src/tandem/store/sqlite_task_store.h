@@ -14,7 +14,7 @@ struct sqlite3;
 
 namespace tandem::store {
 
-// Thread-safe: one connection guarded by mu_.
+// Thread-safe: one connection guarded by TaskStore::mu_.
 class SqliteTaskStore final : public TaskStore {
  public:
   // See TaskStore::Open.
@@ -61,11 +61,15 @@ class SqliteTaskStore final : public TaskStore {
 
   Result<StoreTotals> Totals() override;
 
+ protected:
+  Status BeginTransaction() override;
+  Status CommitTransaction() override;
+  void RollbackTransaction() override;
+
  private:
   explicit SqliteTaskStore(sqlite3* db);
   Status Migrate();
 
-  std::mutex mu_;
   sqlite3* db_;                                         // GUARDED_BY(mu_)
   std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
   // Destroyed after db_ is closed (its hook is on db_).

@@ -1,13 +1,16 @@
 // TaskStore: durable state of tasks, behind one interface with two backends: SQLite (the default,
 // one file under $TANDEM_HOME) and PostgreSQL (shared by several processes and machines).
-// Every method commits before returning, so a crash after it returns loses nothing.
+// Every method commits before returning, so a crash after it returns loses nothing (inside a
+// Batch: once the batch commits).
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tandem/core/error.h"
@@ -30,9 +33,37 @@ struct LedgerTotals {
 };
 
 // The interface every backend implements with the same behaviour (tests/store runs one suite
-// against each). Implementations are thread-safe.
+// against each). Thread-safe: every method of every backend runs under mu_, which a Batch holds
+// for its whole life.
 class TaskStore {
  public:
+  // Makes the writes the calling thread sends through the store until Commit one transaction:
+  // one commit instead of one per write, which is most of what a step costs. Other threads
+  // wait for the store meanwhile, so a batch must never span a model call, a tool run or a
+  // person's answer. A batch begun inside another joins it (only the outermost commits); a batch
+  // destroyed without Commit rolls back, and so does the outermost one after it.
+  //
+  //   Result<TaskStore::Batch> batch = store.BeginBatch();
+  //   ... store.SaveStep(step); store.AppendEvent(event); ...
+  //   if (Status committed = batch->Commit(); !committed) return committed;
+  class Batch {
+   public:
+    Batch(Batch&& other) noexcept
+        : store_(std::exchange(other.store_, nullptr)), lock_(std::move(other.lock_)) {}
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch();
+    // Ends the batch; later calls do nothing and succeed.
+    Status Commit();
+
+   private:
+    friend class TaskStore;
+    Batch(TaskStore* store, std::unique_lock<std::recursive_mutex> lock)
+        : store_(store), lock_(std::move(lock)) {}
+    TaskStore* store_;  // Null once ended.
+    std::unique_lock<std::recursive_mutex> lock_;
+  };
+
   // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
   // Fails with kFailedPrecondition for a database written by a newer Tandem, kDataLoss for a
   // file that is not a Tandem database, kUnavailable when it cannot be opened.
@@ -82,7 +113,7 @@ class TaskStore {
   // Summed in SQL over the task's rows (the agent checks its budget at every step).
   virtual Result<LedgerTotals> SumLedger(std::string_view task_id) = 0;
 
-  // Users, API tokens, sessions and task visibility for the server .
+  // Users, API tokens, sessions and task visibility for the server.
   // CreateUser fails with kAlreadyExists for a taken name.
   virtual Status CreateUser(const UserRecord& user) = 0;
   virtual Result<std::optional<UserRecord>> GetUser(std::string_view name) = 0;
@@ -100,6 +131,24 @@ class TaskStore {
 
   // Counts of tasks, steps, model calls and routing decisions.
   virtual Result<StoreTotals> Totals() = 0;
+
+  Result<Batch> BeginBatch();
+
+ protected:
+  // A backend's transaction, run under mu_ by BeginBatch and the end of the outermost Batch.
+  virtual Status BeginTransaction() = 0;
+  // Rolls back when the commit fails.
+  virtual Status CommitTransaction() = 0;
+  virtual void RollbackTransaction() = 0;
+
+  // Recursive: a thread in a Batch holds it while calling the methods, which take it again.
+  std::recursive_mutex mu_;
+
+ private:
+  Status EndBatch(bool commit);
+
+  int batch_depth_ = 0;           // GUARDED_BY(mu_)
+  bool batch_abandoned_ = false;  // GUARDED_BY(mu_): an inner batch ended without Commit.
 };
 
 // True for a PostgreSQL connection URL ("postgres://..." or "postgresql://...").
