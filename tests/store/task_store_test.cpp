@@ -677,6 +677,19 @@ TEST(TaskStoreBackendsTest, ConfigurationSelectsASqliteFileByPath) {
   }
 }
 
+TEST(TaskStoreBackendsTest, TandemStoreInTheEnvironmentOverridesTheFile) {
+  testing::TempDir dir;
+  auto config = ParseConfig(
+      fmt::format("home = \"{}\"\nstore = \"file.db\"\n", dir.path().string()),
+      dir.path() / "tandem.toml",
+      {.environment = std::map<std::string, std::string>{{"TANDEM_STORE", "from-env.db"}}});
+  ASSERT_TRUE(config) << config.error().message();
+  auto store = OpenTaskStore(*config);
+  ASSERT_TRUE(store) << store.error().message();
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "from-env.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "file.db"));
+}
+
 TEST(TaskStoreBackendsTest, ConfigurationRefusesAStoreThatIsNeitherPathNorUrl) {
   testing::TempDir dir;
   auto number = ParseConfig("store = 5\n", dir.path() / "tandem.toml");
