@@ -21,15 +21,22 @@ function(tandem_add_module name)
   target_link_libraries(tandem_${name} PUBLIC tandem_build_flags ${ARG_DEPS})
 endfunction()
 
-# tandem_add_test(MODULE DEPS ...): one GoogleTest binary per module from tests/MODULE/*.cpp.
+# tandem_add_test(MODULE DEPS ... [DISCOVER_FILTER expr]): one GoogleTest binary per module from
+# tests/MODULE/*.cpp, each test registered with CTest (only those DISCOVER_FILTER, a gtest filter,
+# selects when given).
 function(tandem_add_test module)
-  cmake_parse_arguments(ARG "" "" "DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DISCOVER_FILTER" "DEPS;LABELS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   add_executable(test_${module} ${sources})
   target_link_libraries(test_${module} PRIVATE tandem_${module} tandem_test_support ${ARG_DEPS}
                         GTest::gtest GTest::gmock GTest::gtest_main)
   set(labels ${module} ${ARG_LABELS})
-  gtest_discover_tests(test_${module} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+  if(ARG_DISCOVER_FILTER)
+    gtest_discover_tests(test_${module} TEST_FILTER "${ARG_DISCOVER_FILTER}"
+                         PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+  else()
+    gtest_discover_tests(test_${module} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()
 
 # tandem_embed_file(TARGET SYMBOL FILE): compiles FILE's text into TARGET as

@@ -26,7 +26,7 @@ std::optional<Config> LoadConfigOrReport(CommandState& state) {
 }
 
 std::unique_ptr<store::TaskStore> OpenStoreOrReport(const Config& config, CommandState& state) {
-  auto store = store::TaskStore::Open(config.home / "tandem.db");
+  auto store = store::OpenTaskStore(config);
   if (!store) {
     state.exit_code = ReportError(store.error(), ExitCodeFor(store.error()));
     return nullptr;

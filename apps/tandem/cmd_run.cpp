@@ -109,7 +109,7 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions optio
   Result<llm::PriceCatalog> prices = llm::PriceCatalog::Load(runtime->config);
   if (!prices) return std::unexpected(AsConfigError(prices.error()));
   runtime->prices = std::move(*prices);
-  auto store = store::TaskStore::Open(runtime->config.home / "tandem.db");
+  auto store = store::OpenTaskStore(runtime->config);
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
   runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get());

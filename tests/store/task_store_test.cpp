@@ -7,19 +7,90 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <limits>
+#include <map>
 #include <random>
 #include <thread>
 
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
+#include "tandem/core/config.h"
 #include "tandem/core/id.h"
 #include "tandem/core/sqlite.h"
+#include "tandem/store/pg_connection.h"
+#include "tandem/store/postgres_task_store.h"
+#include "tandem/store/sqlite_task_store.h"
 
 namespace tandem::store {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
-class TaskStoreTest : public ::testing::Test {
+TaskRecord MakeTask(std::string goal = "goal") {
+  TaskRecord task;
+  task.id = NewId();
+  task.goal = std::move(goal);
+  task.status = TaskStatus::kRunning;
+  task.created_at_ms = task.updated_at_ms = 1000;
+  return task;
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+// The behaviour every backend must share: each TEST_P runs once per backend (instantiated at the
+// end of this file as Sqlite/... and Postgres/...). Each test gets an empty store of its own: a
+// new SQLite file, or a new database on the binary's one PostgreSQL server.
+class TaskStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kSqlite) {
+      location_ = (dir_.path() / "state/tandem.db").string();
+    } else {
+      auto server = testing::SharedPostgresServer();
+      if (!server && server.error().code() == ErrorCode::kNotFound) {
+        GTEST_SKIP() << server.error().message();
+      }
+      ASSERT_TRUE(server) << server.error().message();
+      auto url = (*server)->CreateDatabase();
+      ASSERT_TRUE(url) << url.error().message();
+      location_ = *url;
+    }
+    auto opened = Reopen();
+    ASSERT_TRUE(opened) << opened.error().message();
+    store_ = std::move(*opened);
+  }
+
+  // A second store on the same database or file.
+  Result<std::unique_ptr<TaskStore>> Reopen() { return OpenTaskStore(location_, dir_.path()); }
+
+  // Rows of `table` as another connection sees them: only what has been committed.
+  int64_t CommittedRows(const std::string& table) {
+    if (GetParam() == Backend::kPostgres) {
+      auto reader = pg::Connection::Open(location_);
+      if (!reader) return -1;
+      auto rows = (*reader)->Run("SELECT count(*) FROM " + table);
+      return rows ? rows->Int(0, 0) : -1;
+    }
+    sqlite3* reader = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(location_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* count = nullptr;
+    sqlite3_prepare_v2(reader, ("SELECT count(*) FROM " + table).c_str(), -1, &count, nullptr);
+    int64_t rows = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : -1;
+    sqlite3_finalize(count);
+    sqlite3_close(reader);
+    return rows;
+  }
+
+  testing::TempDir dir_;
+  std::string location_;
+  std::unique_ptr<TaskStore> store_;
+};
+
+// SQLite-only behaviour: files, WAL, PRAGMA user_version, crashes of the writing process.
+class SqliteTaskStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto opened = TaskStore::Open(db_path());
@@ -28,20 +99,11 @@ class TaskStoreTest : public ::testing::Test {
   }
   std::filesystem::path db_path() const { return dir_.path() / "state/tandem.db"; }
 
-  TaskRecord MakeTask(std::string goal = "goal") {
-    TaskRecord task;
-    task.id = NewId();
-    task.goal = std::move(goal);
-    task.status = TaskStatus::kRunning;
-    task.created_at_ms = task.updated_at_ms = 1000;
-    return task;
-  }
-
   testing::TempDir dir_;
   std::unique_ptr<TaskStore> store_;
 };
 
-TEST_F(TaskStoreTest, TasksRoundTripAndListNewestFirst) {
+TEST_P(TaskStoreTest, TasksRoundTripAndListNewestFirst) {
   TaskRecord first = MakeTask("first");
   TaskRecord second = MakeTask("second");
   ASSERT_TRUE(store_->CreateTask(first));
@@ -63,13 +125,13 @@ TEST_F(TaskStoreTest, TasksRoundTripAndListNewestFirst) {
   EXPECT_FALSE(*store_->GetTask("missing"));
 }
 
-TEST_F(TaskStoreTest, UpdatingAMissingTaskIsNotFound) {
+TEST_P(TaskStoreTest, UpdatingAMissingTaskIsNotFound) {
   Status status = store_->UpdateTask(MakeTask());
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
+TEST_P(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   StepRecord step{.task_id = task.id,
@@ -98,7 +160,7 @@ TEST_F(TaskStoreTest, StepsProgressThroughStatusesAndKeysAreUnique) {
   EXPECT_EQ(status.error().code(), ErrorCode::kAlreadyExists);
 }
 
-TEST_F(TaskStoreTest, StepsKeepTheirApprovalDecision) {
+TEST_P(TaskStoreTest, StepsKeepTheirApprovalDecision) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   StepRecord step{.task_id = task.id, .seq = 1, .tool_name = "send_email"};
@@ -109,7 +171,7 @@ TEST_F(TaskStoreTest, StepsKeepTheirApprovalDecision) {
   EXPECT_EQ((*store_->ListSteps(task.id))[0].approval, step.approval);
 }
 
-TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) {
+TEST_F(SqliteTaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   ASSERT_TRUE(store_->SaveStep({.task_id = task.id, .seq = 1, .tool_name = "read_file"}));
@@ -132,11 +194,11 @@ TEST_F(TaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsSteps) 
   EXPECT_EQ((*steps)[0].approval, "");
 }
 
-TEST_F(TaskStoreTest, StepsOfAnUnknownTaskViolateForeignKeys) {
+TEST_P(TaskStoreTest, StepsOfAnUnknownTaskViolateForeignKeys) {
   EXPECT_FALSE(store_->SaveStep(StepRecord{.task_id = "nope", .seq = 1}));
 }
 
-TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
+TEST_P(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   auto e1 = store_->AppendEvent({.task_id = task.id, .type = "task_started", .payload = "{}"});
@@ -187,7 +249,7 @@ TEST_F(TaskStoreTest, EventsArtifactsAuditAndLedgerAreKept) {
   EXPECT_EQ(none->tokens, 0);
 }
 
-TEST_F(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {
+TEST_P(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   auto none = store_->GetContextSummary(task.id);
@@ -202,7 +264,7 @@ TEST_F(TaskStoreTest, ContextSummaryIsReplacedNotDuplicated) {
   EXPECT_FALSE(store_->SaveContextSummary({"no-such-task", 1, "x", 1})) << "foreign key";
 }
 
-TEST_F(TaskStoreTest, ChildTasksAreListedUnderTheirParent) {
+TEST_P(TaskStoreTest, ChildTasksAreListedUnderTheirParent) {
   TaskRecord parent = MakeTask("parent");
   ASSERT_TRUE(store_->CreateTask(parent));
   TaskRecord child = MakeTask("child");
@@ -219,28 +281,16 @@ TEST_F(TaskStoreTest, ChildTasksAreListedUnderTheirParent) {
   EXPECT_TRUE(none->empty());
 }
 
-TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
+TEST_P(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   store_.reset();
-  auto reopened = TaskStore::Open(db_path());
+  auto reopened = Reopen();
   ASSERT_TRUE(reopened) << reopened.error().message();
   EXPECT_TRUE(*(*reopened)->GetTask(task.id));
 }
 
-// Rows of `table` as another connection sees them: only what has been committed.
-int64_t CommittedRows(const std::filesystem::path& db, const std::string& table) {
-  sqlite3* reader = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* count = nullptr;
-  sqlite3_prepare_v2(reader, ("SELECT count(*) FROM " + table).c_str(), -1, &count, nullptr);
-  int64_t rows = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : -1;
-  sqlite3_finalize(count);
-  sqlite3_close(reader);
-  return rows;
-}
-
-TEST_F(TaskStoreTest, ABatchCommitsItsWritesTogether) {
+TEST_P(TaskStoreTest, ABatchCommitsItsWritesTogether) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   auto batch = store_->BeginBatch();
@@ -249,13 +299,13 @@ TEST_F(TaskStoreTest, ABatchCommitsItsWritesTogether) {
   ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "b", .payload = "{}"}));
   // The writing thread reads its own writes; others see none of them yet.
   EXPECT_EQ(store_->ListEvents(task.id)->size(), 2u);
-  EXPECT_EQ(CommittedRows(db_path(), "events"), 0);
+  EXPECT_EQ(CommittedRows("events"), 0);
   ASSERT_TRUE(batch->Commit());
-  EXPECT_EQ(CommittedRows(db_path(), "events"), 2);
+  EXPECT_EQ(CommittedRows("events"), 2);
   EXPECT_TRUE(batch->Commit());  // Already ended: nothing to do.
 }
 
-TEST_F(TaskStoreTest, ABatchDroppedWithoutCommitRollsBack) {
+TEST_P(TaskStoreTest, ABatchDroppedWithoutCommitRollsBack) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   {
@@ -266,10 +316,10 @@ TEST_F(TaskStoreTest, ABatchDroppedWithoutCommitRollsBack) {
   EXPECT_TRUE(store_->ListEvents(task.id)->empty());
   // The store takes writes again after the rollback.
   ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "b", .payload = "{}"}));
-  EXPECT_EQ(CommittedRows(db_path(), "events"), 1);
+  EXPECT_EQ(CommittedRows("events"), 1);
 }
 
-TEST_F(TaskStoreTest, ANestedBatchJoinsTheOuterOne) {
+TEST_P(TaskStoreTest, ANestedBatchJoinsTheOuterOne) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   auto outer = store_->BeginBatch();
@@ -280,12 +330,12 @@ TEST_F(TaskStoreTest, ANestedBatchJoinsTheOuterOne) {
     ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "a", .payload = "{}"}));
     ASSERT_TRUE(inner->Commit());
   }
-  EXPECT_EQ(CommittedRows(db_path(), "events"), 0);  // Only the outermost commits.
+  EXPECT_EQ(CommittedRows("events"), 0);  // Only the outermost commits.
   ASSERT_TRUE(outer->Commit());
-  EXPECT_EQ(CommittedRows(db_path(), "events"), 1);
+  EXPECT_EQ(CommittedRows("events"), 1);
 }
 
-TEST_F(TaskStoreTest, AnAbandonedInnerBatchRollsBackTheOuterOne) {
+TEST_P(TaskStoreTest, AnAbandonedInnerBatchRollsBackTheOuterOne) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   auto outer = store_->BeginBatch();
@@ -304,7 +354,7 @@ TEST_F(TaskStoreTest, AnAbandonedInnerBatchRollsBackTheOuterOne) {
 
 // Another thread's write waits for the batch instead of joining it: rolling the batch back must
 // not take the other thread's row with it.
-TEST_F(TaskStoreTest, OtherThreadsDoNotWriteIntoABatch) {
+TEST_P(TaskStoreTest, OtherThreadsDoNotWriteIntoABatch) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   std::thread other;
@@ -326,7 +376,7 @@ TEST_F(TaskStoreTest, OtherThreadsDoNotWriteIntoABatch) {
 
 // Checkpoints run on the store's own thread, not in the writer's commits: the WAL must still be
 // recycled (not grow with everything ever written) and every row must survive a reopen.
-TEST_F(TaskStoreTest, TheWalIsCheckpointedInTheBackgroundAndNothingIsLost) {
+TEST_F(SqliteTaskStoreTest, TheWalIsCheckpointedInTheBackgroundAndNothingIsLost) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   const std::string payload(2000, 'x');
@@ -347,7 +397,7 @@ TEST_F(TaskStoreTest, TheWalIsCheckpointedInTheBackgroundAndNothingIsLost) {
   EXPECT_EQ(events->size(), size_t{kEvents});
 }
 
-TEST_F(TaskStoreTest, RefusesADatabaseFromANewerVersion) {
+TEST_F(SqliteTaskStoreTest, RefusesADatabaseFromANewerVersion) {
   store_.reset();
   {
     auto db = sqlite::Open(db_path());
@@ -361,7 +411,7 @@ TEST_F(TaskStoreTest, RefusesADatabaseFromANewerVersion) {
   EXPECT_THAT(reopened.error().message(), HasSubstr("newer than this Tandem supports"));
 }
 
-TEST_F(TaskStoreTest, RefusesAFileThatIsNotADatabase) {
+TEST_F(SqliteTaskStoreTest, RefusesAFileThatIsNotADatabase) {
   store_.reset();
   std::filesystem::path path = dir_.Write("junk.db", std::string(8192, 'x'));
   auto opened = TaskStore::Open(path);
@@ -372,7 +422,7 @@ TEST_F(TaskStoreTest, RefusesAFileThatIsNotADatabase) {
 // A child process writes tasks and steps, reporting each committed row on a pipe; the parent
 // kills it with SIGKILL at a random moment, reopens the database and checks that it is intact
 // and holds every row the child had reported as committed.
-TEST_F(TaskStoreTest, SigkilledWriterLosesNoCommittedRow) {
+TEST_F(SqliteTaskStoreTest, SigkilledWriterLosesNoCommittedRow) {
   store_.reset();
   std::mt19937 rng(12345);
   for (int round = 0; round < 12; ++round) {
@@ -433,6 +483,229 @@ TEST_F(TaskStoreTest, SigkilledWriterLosesNoCommittedRow) {
     }
   }
 }
+
+TEST_P(TaskStoreTest, TextAndNumbersRoundTripExactly) {
+  TaskRecord task = MakeTask("Résumé 📄 \"quoted\" back\\slash\nnew line; DROP TABLE tasks; --");
+  task.settings = R"({"max_steps": 30, "note": "ünïcode"})";
+  task.created_at_ms = int64_t{1} << 50;
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto loaded = store_->GetTask(task.id);
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->goal, task.goal);
+  EXPECT_EQ((*loaded)->settings, task.settings);
+  EXPECT_EQ((*loaded)->created_at_ms, task.created_at_ms);
+  EXPECT_EQ((*loaded)->parent_id, "");
+
+  StepRecord step{.task_id = task.id,
+                  .seq = 1,
+                  .result = std::string(100000, 'x') + "end",
+                  .result_is_error = true,
+                  .prompt_tokens = std::numeric_limits<int64_t>::max(),
+                  .cost_usd = 0.1 + 0.2};
+  ASSERT_TRUE(store_->SaveStep(step));
+  auto steps = store_->ListSteps(task.id);
+  ASSERT_TRUE(steps && steps->size() == 1u);
+  EXPECT_EQ((*steps)[0].result, step.result);
+  EXPECT_TRUE((*steps)[0].result_is_error);
+  EXPECT_EQ((*steps)[0].prompt_tokens, step.prompt_tokens);
+  EXPECT_EQ((*steps)[0].cost_usd, step.cost_usd) << "doubles keep every bit";
+  EXPECT_EQ((*steps)[0].idempotency_key, "");
+
+  LedgerRow row{.task_id = task.id, .estimated = true, .cost_usd = 1e-9, .outcome = "ok"};
+  ASSERT_TRUE(store_->AppendLedger(row));
+  auto rows = store_->ListLedger({.task_id = task.id});
+  ASSERT_TRUE(rows && rows->size() == 1u);
+  EXPECT_TRUE((*rows)[0].estimated);
+  EXPECT_EQ((*rows)[0].cost_usd, 1e-9);
+}
+
+TEST_P(TaskStoreTest, TasksListInIdOrderWithALimit) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    TaskRecord task = MakeTask();
+    task.id = fmt::format("task-{}", i);
+    ids.push_back(task.id);
+    ASSERT_TRUE(store_->CreateTask(task));
+  }
+  TaskRecord upper = MakeTask();
+  upper.id = "TASK-upper";  // Byte order: upper case sorts before lower case.
+  ASSERT_TRUE(store_->CreateTask(upper));
+  auto listed = store_->ListTasks(3);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].id, "task-4");
+  EXPECT_EQ((*listed)[2].id, "task-2");
+  auto all = store_->ListTasks(100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->back().id, "TASK-upper");
+  EXPECT_FALSE(store_->CreateTask(upper)) << "ids are unique";
+}
+
+TEST_P(TaskStoreTest, ArtifactsAreReplacedByPath) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  ASSERT_TRUE(store_->SaveArtifact({.task_id = task.id, .path = "b.txt", .size_bytes = 1}));
+  ASSERT_TRUE(store_->SaveArtifact({.task_id = task.id, .path = "a.txt", .size_bytes = 2}));
+  ASSERT_TRUE(
+      store_->SaveArtifact({.task_id = task.id, .path = "b.txt", .size_bytes = 9, .step_seq = 4}));
+  auto artifacts = store_->ListArtifacts(task.id);
+  ASSERT_TRUE(artifacts);
+  ASSERT_EQ(artifacts->size(), 2u);
+  EXPECT_EQ((*artifacts)[0].path, "a.txt");
+  EXPECT_EQ((*artifacts)[1].size_bytes, 9);
+  EXPECT_EQ((*artifacts)[1].step_seq, 4);
+}
+
+TEST_P(TaskStoreTest, UsersTokensSessionsAndTaskAccessAreKept) {
+  ASSERT_TRUE(store_->CreateUser({.name = "bob", .role = "member", .password_hash = "h1"}));
+  ASSERT_TRUE(store_->CreateUser({.name = "alice", .role = "admin", .password_hash = "h2"}));
+  Status taken = store_->CreateUser({.name = "bob", .role = "viewer", .password_hash = "h3"});
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_THAT(taken.error().message(), HasSubstr("bob"));
+  auto users = store_->ListUsers();
+  ASSERT_TRUE(users && users->size() == 2u);
+  EXPECT_EQ((*users)[0].name, "alice");
+  EXPECT_EQ((*store_->GetUser("bob"))->role, "member");
+  EXPECT_FALSE(*store_->GetUser("carol"));
+
+  ASSERT_TRUE(store_->SaveApiToken({.token_hash = "t1", .user_name = "bob", .created_at_ms = 5}));
+  EXPECT_EQ((*store_->FindApiToken("t1"))->user_name, "bob");
+  EXPECT_FALSE(*store_->FindApiToken("t2"));
+  EXPECT_FALSE(store_->SaveApiToken({.token_hash = "t3", .user_name = "nobody"}))
+      << "tokens belong to existing users";
+
+  ASSERT_TRUE(store_->SaveSession(
+      {.token_hash = "s1", .user_name = "alice", .csrf_token = "c", .expires_at_ms = 99}));
+  auto session = store_->FindSession("s1");
+  ASSERT_TRUE(session && *session);
+  EXPECT_EQ((*session)->csrf_token, "c");
+  EXPECT_EQ((*session)->expires_at_ms, 99);
+  ASSERT_TRUE(store_->DeleteSession("s1"));
+  EXPECT_FALSE(*store_->FindSession("s1"));
+
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  EXPECT_FALSE(*store_->GetTaskAccess(task.id));
+  ASSERT_TRUE(store_->SetTaskAccess({.task_id = task.id, .owner = "bob", .shared = false}));
+  ASSERT_TRUE(store_->SetTaskAccess({.task_id = task.id, .owner = "bob", .shared = true}));
+  auto access = store_->GetTaskAccess(task.id);
+  ASSERT_TRUE(access && *access);
+  EXPECT_TRUE((*access)->shared);
+}
+
+TEST_P(TaskStoreTest, TotalsCountTasksStepsCallsAndRouteDecisions) {
+  TaskRecord running = MakeTask();
+  TaskRecord done = MakeTask();
+  done.status = TaskStatus::kSucceeded;
+  ASSERT_TRUE(store_->CreateTask(running));
+  ASSERT_TRUE(store_->CreateTask(done));
+  ASSERT_TRUE(store_->SaveStep({.task_id = running.id, .seq = 1}));
+  for (double cost : {0.5, 0.25}) {
+    ASSERT_TRUE(store_->AppendLedger({.task_id = running.id,
+                                      .provider = "p",
+                                      .zone = "cloud",
+                                      .cost_usd = cost,
+                                      .outcome = "ok"}));
+  }
+  for (std::string_view payload : {R"({"route":"local","reason":"sensitive"})",
+                                   R"({"route":"local","reason":"sensitive"})", "not json"}) {
+    ASSERT_TRUE(store_->AppendAudit(
+        {.task_id = running.id, .kind = "route_decision", .payload = std::string(payload)}));
+  }
+  auto totals = store_->Totals();
+  ASSERT_TRUE(totals) << totals.error().message();
+  std::map<std::string, int64_t> by_status;
+  for (const auto& count : totals->tasks_by_status)
+    by_status[count.labels.at(0)] = count.count;
+  EXPECT_EQ(by_status, (std::map<std::string, int64_t>{{"running", 1}, {"succeeded", 1}}));
+  ASSERT_EQ(totals->steps_by_status.size(), 1u);
+  EXPECT_EQ(totals->steps_by_status[0].labels, std::vector<std::string>{"proposed"});
+  ASSERT_EQ(totals->model_calls.size(), 1u);
+  EXPECT_EQ(totals->model_calls[0].labels, (std::vector<std::string>{"cloud", "p", "ok"}));
+  EXPECT_EQ(totals->model_calls[0].count, 2);
+  EXPECT_DOUBLE_EQ(totals->model_calls[0].sum, 0.75);
+  ASSERT_EQ(totals->route_decisions.size(), 1u) << "the payload that is not JSON is left out";
+  EXPECT_EQ(totals->route_decisions[0].labels, (std::vector<std::string>{"local", "sensitive"}));
+  EXPECT_EQ(totals->route_decisions[0].count, 2);
+}
+
+// Implementations are thread-safe: threads share one store (as the server's do).
+TEST_P(TaskStoreTest, ThreadsShareOneStore) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  constexpr int kThreads = 4;
+  constexpr int kEach = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!store_->AppendEvent({.task_id = task.id, .type = "note", .payload = "{}"})) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto events = store_->ListEvents(task.id);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), size_t{kThreads * kEach});
+  for (size_t i = 1; i < events->size(); ++i)
+    EXPECT_LT((*events)[i - 1].id, (*events)[i].id);
+}
+
+TEST(TaskStoreBackendsTest, EveryBackendWritesTheSameSchemaVersion) {
+  EXPECT_EQ(TaskStore::SchemaVersion(), SqliteTaskStore::SchemaVersion());
+  EXPECT_EQ(PostgresTaskStore::SchemaVersion(), SqliteTaskStore::SchemaVersion())
+      << "a migration added to one backend needs its twin in the other";
+}
+
+TEST(TaskStoreBackendsTest, ConfigurationSelectsASqliteFileByPath) {
+  testing::TempDir dir;
+  std::string home = (dir.path() / "home").string();
+  for (std::string_view store_line : {"", R"(store = "custom.db")"}) {
+    auto config = ParseConfig(fmt::format("home = \"{}\"\n{}\n", home, store_line),
+                              dir.path() / "tandem.toml");
+    ASSERT_TRUE(config) << config.error().message();
+    auto store = OpenTaskStore(*config);
+    ASSERT_TRUE(store) << store.error().message();
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "home" /
+                                        (store_line.empty() ? "tandem.db" : "custom.db")));
+  }
+}
+
+TEST(TaskStoreBackendsTest, TandemStoreInTheEnvironmentOverridesTheFile) {
+  testing::TempDir dir;
+  auto config = ParseConfig(
+      fmt::format("home = \"{}\"\nstore = \"file.db\"\n", dir.path().string()),
+      dir.path() / "tandem.toml",
+      {.environment = std::map<std::string, std::string>{{"TANDEM_STORE", "from-env.db"}}});
+  ASSERT_TRUE(config) << config.error().message();
+  auto store = OpenTaskStore(*config);
+  ASSERT_TRUE(store) << store.error().message();
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "from-env.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "file.db"));
+}
+
+TEST(TaskStoreBackendsTest, ConfigurationRefusesAStoreThatIsNeitherPathNorUrl) {
+  testing::TempDir dir;
+  auto number = ParseConfig("store = 5\n", dir.path() / "tandem.toml");
+  ASSERT_TRUE(number) << number.error().message();
+  auto store = OpenTaskStore(*number);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(store.error().message(), HasSubstr("store"));
+  auto mysql = OpenTaskStore("mysql://user:secret@host/db", dir.path());
+  ASSERT_FALSE(mysql);
+  EXPECT_EQ(mysql.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(mysql.error().message(), Not(HasSubstr("secret")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, TaskStoreTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, TaskStoreTest, ::testing::Values(Backend::kPostgres));
 
 }  // namespace
 }  // namespace tandem::store

@@ -64,7 +64,8 @@ void Assign(toml::table& table, const std::string& key, toml::node& value) {
   value.visit([&](auto& concrete) { table.insert_or_assign(key, std::move(concrete)); });
 }
 
-// TANDEM_HOME and TANDEM_LOG_LEVEL set those keys; TANDEM_<SECTION>__<KEY> sets [section] key.
+// TANDEM_HOME, TANDEM_STORE and TANDEM_LOG_LEVEL set those keys; TANDEM_<SECTION>__<KEY> sets
+// [section] key.
 Status ApplyEnvironmentOverrides(toml::table& root, const std::map<std::string, std::string>& env) {
   for (const auto& [name, value] : env) {
     if (!name.starts_with(kEnvPrefix) || name == "TANDEM_CONFIG") continue;
@@ -72,7 +73,7 @@ Status ApplyEnvironmentOverrides(toml::table& root, const std::map<std::string, 
     if (rest == "log_level") rest = "log__level";
     size_t split = rest.find("__");
     // Other TANDEM_* variables (TANDEM_CONFIG, test or user variables) are not configuration.
-    if (split == std::string::npos && rest != "home") continue;
+    if (split == std::string::npos && rest != "home" && rest != "store") continue;
     Result<toml::table> parsed = ParseOverrideValue(name, value);
     if (!parsed) return std::unexpected(parsed.error());
     toml::node& node = *parsed->get("v");

@@ -1,4 +1,5 @@
-// TaskStore: durable state of tasks on SQLite (WAL, foreign keys, versioned migrations).
+// TaskStore: durable state of tasks, behind one interface with two backends: SQLite (the default,
+// one file under $TANDEM_HOME) and PostgreSQL (shared by several processes and machines).
 // Every method commits before returning, so a crash after it returns loses nothing (inside a
 // Batch: once the batch commits).
 #pragma once
@@ -7,15 +8,17 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "tandem/core/error.h"
-#include "tandem/core/sqlite.h"
-#include "tandem/core/wal_checkpointer.h"
 #include "tandem/store/records.h"
 
-struct sqlite3;
+namespace tandem {
+struct Config;
+}
 
 namespace tandem::store {
 
@@ -29,11 +32,13 @@ struct LedgerTotals {
   int64_t tokens = 0;   // Prompt and completion.
 };
 
-// Thread-safe: one connection guarded by mu_.
+// The interface every backend implements with the same behaviour (tests/store runs one suite
+// against each). Thread-safe: every method of every backend runs under mu_, which a Batch holds
+// for its whole life.
 class TaskStore {
  public:
   // Makes the writes the calling thread sends through the store until Commit one transaction:
-  // one WAL commit instead of one per write, which is most of what a step costs. Other threads
+  // one commit instead of one per write, which is most of what a step costs. Other threads
   // wait for the store meanwhile, so a batch must never span a model call, a tool run or a
   // person's answer. A batch begun inside another joins it (only the outermost commits); a batch
   // destroyed without Commit rolls back, and so does the outermost one after it.
@@ -59,87 +64,105 @@ class TaskStore {
     std::unique_lock<std::recursive_mutex> lock_;
   };
 
-  // Opens (creating if needed) the database at `path` and applies pending migrations.
+  // Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
   // Fails with kFailedPrecondition for a database written by a newer Tandem, kDataLoss for a
   // file that is not a Tandem database, kUnavailable when it cannot be opened.
   static Result<std::unique_ptr<TaskStore>> Open(const std::filesystem::path& path);
-  ~TaskStore();
+  // The schema version this build writes (the same number for every backend).
+  static int SchemaVersion();
+
+  TaskStore() = default;
+  virtual ~TaskStore() = default;
   TaskStore(const TaskStore&) = delete;
   TaskStore& operator=(const TaskStore&) = delete;
 
-  // The schema version this build writes.
-  static int SchemaVersion();
-
-  Status CreateTask(const TaskRecord& task);
+  virtual Status CreateTask(const TaskRecord& task) = 0;
   // Updates status, stop reason, taint and updated_at of an existing task.
-  Status UpdateTask(const TaskRecord& task);
-  Result<std::optional<TaskRecord>> GetTask(std::string_view id);
+  virtual Status UpdateTask(const TaskRecord& task) = 0;
+  virtual Result<std::optional<TaskRecord>> GetTask(std::string_view id) = 0;
   // Newest first.
-  Result<std::vector<TaskRecord>> ListTasks(int limit = 100);
+  virtual Result<std::vector<TaskRecord>> ListTasks(int limit = 100) = 0;
   // Tasks whose parent is `parent_id`, oldest first.
-  Result<std::vector<TaskRecord>> ListChildTasks(std::string_view parent_id);
+  virtual Result<std::vector<TaskRecord>> ListChildTasks(std::string_view parent_id) = 0;
 
   // Inserts or replaces the step (task_id, seq). Fails with kAlreadyExists when its
   // idempotency key belongs to another step.
-  Status SaveStep(const StepRecord& step);
-  Result<std::vector<StepRecord>> ListSteps(std::string_view task_id);
+  virtual Status SaveStep(const StepRecord& step) = 0;
+  virtual Result<std::vector<StepRecord>> ListSteps(std::string_view task_id) = 0;
   // The step that used `idempotency_key`, if any.
-  Result<std::optional<StepRecord>> FindStepByKey(std::string_view idempotency_key);
+  virtual Result<std::optional<StepRecord>> FindStepByKey(std::string_view idempotency_key) = 0;
 
   // Appends an event and returns its id.
-  Result<int64_t> AppendEvent(const EventRecord& event);
-  Result<std::vector<EventRecord>> ListEvents(std::string_view task_id, int64_t after_id = 0);
+  virtual Result<int64_t> AppendEvent(const EventRecord& event) = 0;
+  virtual Result<std::vector<EventRecord>> ListEvents(std::string_view task_id,
+                                                      int64_t after_id = 0) = 0;
 
-  Status SaveArtifact(const ArtifactRecord& artifact);
-  Result<std::vector<ArtifactRecord>> ListArtifacts(std::string_view task_id);
+  virtual Status SaveArtifact(const ArtifactRecord& artifact) = 0;
+  virtual Result<std::vector<ArtifactRecord>> ListArtifacts(std::string_view task_id) = 0;
 
-  Result<int64_t> AppendAudit(const AuditRecord& record);
-  Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id);
+  virtual Result<int64_t> AppendAudit(const AuditRecord& record) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id) = 0;
 
   // Inserts or replaces the task's one summary of its older steps.
-  Status SaveContextSummary(const ContextSummary& summary);
+  virtual Status SaveContextSummary(const ContextSummary& summary) = 0;
   // The task's summary, or nullopt when its history was never condensed.
-  Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id);
+  virtual Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) = 0;
 
-  Result<int64_t> AppendLedger(const LedgerRow& row);
-  Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {});
+  virtual Result<int64_t> AppendLedger(const LedgerRow& row) = 0;
+  virtual Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter = {}) = 0;
   // Summed in SQL over the task's rows (the agent checks its budget at every step).
-  Result<LedgerTotals> SumLedger(std::string_view task_id);
+  virtual Result<LedgerTotals> SumLedger(std::string_view task_id) = 0;
 
-  // Users, API tokens, sessions and task visibility for the server (task_store_auth.cpp).
+  // Users, API tokens, sessions and task visibility for the server.
   // CreateUser fails with kAlreadyExists for a taken name.
-  Status CreateUser(const UserRecord& user);
-  Result<std::optional<UserRecord>> GetUser(std::string_view name);
-  Result<std::vector<UserRecord>> ListUsers();
-  Status SaveApiToken(const ApiTokenRecord& token);
+  virtual Status CreateUser(const UserRecord& user) = 0;
+  virtual Result<std::optional<UserRecord>> GetUser(std::string_view name) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  virtual Status SaveApiToken(const ApiTokenRecord& token) = 0;
   // The token's row, if a token with this hash exists.
-  Result<std::optional<ApiTokenRecord>> FindApiToken(std::string_view token_hash);
-  Status SaveSession(const SessionRecord& session);
+  virtual Result<std::optional<ApiTokenRecord>> FindApiToken(std::string_view token_hash) = 0;
+  virtual Status SaveSession(const SessionRecord& session) = 0;
   // The session with this hash, if it exists (expired ones too: the caller checks).
-  Result<std::optional<SessionRecord>> FindSession(std::string_view token_hash);
-  Status DeleteSession(std::string_view token_hash);
-  Status SetTaskAccess(const TaskAccess& access);
+  virtual Result<std::optional<SessionRecord>> FindSession(std::string_view token_hash) = 0;
+  virtual Status DeleteSession(std::string_view token_hash) = 0;
+  virtual Status SetTaskAccess(const TaskAccess& access) = 0;
   // nullopt for tasks created outside the server.
-  Result<std::optional<TaskAccess>> GetTaskAccess(std::string_view task_id);
+  virtual Result<std::optional<TaskAccess>> GetTaskAccess(std::string_view task_id) = 0;
 
   // Counts of tasks, steps, model calls and routing decisions.
-  Result<StoreTotals> Totals();
+  virtual Result<StoreTotals> Totals() = 0;
 
   Result<Batch> BeginBatch();
 
- private:
-  explicit TaskStore(sqlite3* db);
-  Status Migrate();
-  Status EndBatch(bool commit);
+ protected:
+  // A backend's transaction, run under mu_ by BeginBatch and the end of the outermost Batch.
+  virtual Status BeginTransaction() = 0;
+  // Rolls back when the commit fails.
+  virtual Status CommitTransaction() = 0;
+  virtual void RollbackTransaction() = 0;
 
   // Recursive: a thread in a Batch holds it while calling the methods, which take it again.
   std::recursive_mutex mu_;
+
+ private:
+  Status EndBatch(bool commit);
+
   int batch_depth_ = 0;           // GUARDED_BY(mu_)
   bool batch_abandoned_ = false;  // GUARDED_BY(mu_): an inner batch ended without Commit.
-  sqlite3* db_;                   // GUARDED_BY(mu_)
-  std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
-  // Destroyed after db_ is closed (its hook is on db_).
-  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 };
+
+// True for a PostgreSQL connection URL ("postgres://..." or "postgresql://...").
+bool IsPostgresUrl(std::string_view location);
+
+// Opens the store at `location`: a PostgreSQL URL, or else the path of a SQLite file (relative
+// paths are taken from `home`; empty means home/tandem.db). Errors name the location, never a
+// password in it.
+Result<std::unique_ptr<TaskStore>> OpenTaskStore(std::string_view location,
+                                                 const std::filesystem::path& home);
+
+// Opens the store the configuration selects with its top-level `store` key (see OpenTaskStore
+// above; absent means home/tandem.db). Fails with kInvalidArgument for a `store` that is not a
+// string.
+Result<std::unique_ptr<TaskStore>> OpenTaskStore(const Config& config);
 
 }  // namespace tandem::store

@@ -1,10 +1,10 @@
-// TaskStore's server tables: users, API tokens, sessions, task visibility, and totals for
-// monitoring. Schema in task_store.cpp's migration 2.
+// SqliteTaskStore's server tables: users, API tokens, sessions, task visibility, and totals for
+// monitoring. Schema in sqlite_task_store.cpp's migration 3.
 #include <sqlite3.h>
 
 #include "tandem/core/sqlite.h"
 #include "tandem/store/rows.h"
-#include "tandem/store/task_store.h"
+#include "tandem/store/sqlite_task_store.h"
 
 namespace tandem::store {
 namespace {
@@ -32,7 +32,7 @@ Result<std::vector<StoreTotals::Count>> Counts(sqlite3* db, std::string_view sql
 
 }  // namespace
 
-Status TaskStore::CreateUser(const UserRecord& user) {
+Status SqliteTaskStore::CreateUser(const UserRecord& user) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO users (name, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)");
@@ -45,7 +45,7 @@ Status TaskStore::CreateUser(const UserRecord& user) {
   return status;
 }
 
-Result<std::optional<UserRecord>> TaskStore::GetUser(std::string_view name) {
+Result<std::optional<UserRecord>> SqliteTaskStore::GetUser(std::string_view name) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT name, role, password_hash, created_at_ms FROM users WHERE name = ?");
@@ -53,7 +53,7 @@ Result<std::optional<UserRecord>> TaskStore::GetUser(std::string_view name) {
   return First(Collect<UserRecord>(std::move(s), ReadUser));
 }
 
-Result<std::vector<UserRecord>> TaskStore::ListUsers() {
+Result<std::vector<UserRecord>> SqliteTaskStore::ListUsers() {
   std::lock_guard lock(mu_);
   return Collect<UserRecord>(
       statements_->Prepare(
@@ -61,7 +61,7 @@ Result<std::vector<UserRecord>> TaskStore::ListUsers() {
       ReadUser);
 }
 
-Status TaskStore::SaveApiToken(const ApiTokenRecord& token) {
+Status SqliteTaskStore::SaveApiToken(const ApiTokenRecord& token) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO api_tokens (token_hash, user_name, created_at_ms) VALUES (?, ?, ?)");
@@ -70,7 +70,7 @@ Status TaskStore::SaveApiToken(const ApiTokenRecord& token) {
   return s->Run();
 }
 
-Result<std::optional<ApiTokenRecord>> TaskStore::FindApiToken(std::string_view token_hash) {
+Result<std::optional<ApiTokenRecord>> SqliteTaskStore::FindApiToken(std::string_view token_hash) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT token_hash, user_name, created_at_ms FROM api_tokens WHERE token_hash = ?");
@@ -81,7 +81,7 @@ Result<std::optional<ApiTokenRecord>> TaskStore::FindApiToken(std::string_view t
   }));
 }
 
-Status TaskStore::SaveSession(const SessionRecord& session) {
+Status SqliteTaskStore::SaveSession(const SessionRecord& session) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO sessions (token_hash, user_name, csrf_token, expires_at_ms, created_at_ms) "
@@ -95,7 +95,7 @@ Status TaskStore::SaveSession(const SessionRecord& session) {
   return s->Run();
 }
 
-Result<std::optional<SessionRecord>> TaskStore::FindSession(std::string_view token_hash) {
+Result<std::optional<SessionRecord>> SqliteTaskStore::FindSession(std::string_view token_hash) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT token_hash, user_name, csrf_token, expires_at_ms, created_at_ms FROM sessions "
@@ -110,7 +110,7 @@ Result<std::optional<SessionRecord>> TaskStore::FindSession(std::string_view tok
   }));
 }
 
-Status TaskStore::DeleteSession(std::string_view token_hash) {
+Status SqliteTaskStore::DeleteSession(std::string_view token_hash) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare("DELETE FROM sessions WHERE token_hash = ?");
   if (!s) return std::unexpected(s.error());
@@ -118,7 +118,7 @@ Status TaskStore::DeleteSession(std::string_view token_hash) {
   return s->Run();
 }
 
-Status TaskStore::SetTaskAccess(const TaskAccess& access) {
+Status SqliteTaskStore::SetTaskAccess(const TaskAccess& access) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO task_access (task_id, owner, shared) VALUES (?, ?, ?) "
@@ -128,7 +128,7 @@ Status TaskStore::SetTaskAccess(const TaskAccess& access) {
   return s->Run();
 }
 
-Result<std::optional<TaskAccess>> TaskStore::GetTaskAccess(std::string_view task_id) {
+Result<std::optional<TaskAccess>> SqliteTaskStore::GetTaskAccess(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
       statements_->Prepare("SELECT task_id, owner, shared FROM task_access WHERE task_id = ?");
@@ -138,7 +138,7 @@ Result<std::optional<TaskAccess>> TaskStore::GetTaskAccess(std::string_view task
   }));
 }
 
-Result<StoreTotals> TaskStore::Totals() {
+Result<StoreTotals> SqliteTaskStore::Totals() {
   std::lock_guard lock(mu_);
   StoreTotals totals;
   struct Query {

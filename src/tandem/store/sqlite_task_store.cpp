@@ -1,4 +1,4 @@
-#include "tandem/store/task_store.h"
+#include "tandem/store/sqlite_task_store.h"
 
 #include <sqlite3.h>
 
@@ -179,104 +179,38 @@ constexpr std::string_view kStepColumns =
 
 }  // namespace
 
-std::string_view TaskStatusName(TaskStatus status) {
-  switch (status) {
-    case TaskStatus::kPending:
-      return "pending";
-    case TaskStatus::kRunning:
-      return "running";
-    case TaskStatus::kSucceeded:
-      return "succeeded";
-    case TaskStatus::kFailed:
-      return "failed";
-    case TaskStatus::kStopped:
-      return "stopped";
-  }
-  return "failed";
-}
-
-std::optional<TaskStatus> ParseTaskStatus(std::string_view name) {
-  for (TaskStatus s : {TaskStatus::kPending, TaskStatus::kRunning, TaskStatus::kSucceeded,
-                       TaskStatus::kFailed, TaskStatus::kStopped}) {
-    if (TaskStatusName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
-std::string_view StepStatusName(StepStatus status) {
-  switch (status) {
-    case StepStatus::kProposed:
-      return "proposed";
-    case StepStatus::kRunning:
-      return "running";
-    case StepStatus::kDone:
-      return "done";
-  }
-  return "proposed";
-}
-
-std::optional<StepStatus> ParseStepStatus(std::string_view name) {
-  for (StepStatus s : {StepStatus::kProposed, StepStatus::kRunning, StepStatus::kDone}) {
-    if (StepStatusName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
-int TaskStore::SchemaVersion() {
+int SqliteTaskStore::SchemaVersion() {
   return static_cast<int>(kMigrations.size());
 }
 
-TaskStore::TaskStore(sqlite3* db)
+SqliteTaskStore::SqliteTaskStore(sqlite3* db)
     : db_(db), statements_(std::make_unique<sqlite::StatementCache>(db)) {}
 
-TaskStore::~TaskStore() {
+SqliteTaskStore::~SqliteTaskStore() {
   statements_.reset();  // Finalized before the connection closes.
   sqlite::Close(db_);
 }
 
-Result<TaskStore::Batch> TaskStore::BeginBatch() {
-  std::unique_lock lock(mu_);
-  if (batch_depth_ == 0) {
-    if (Status begun = sqlite::Exec(db_, "BEGIN IMMEDIATE"); !begun) {
-      return std::unexpected(std::move(begun.error()).WithContext("beginning a write batch"));
-    }
-    batch_abandoned_ = false;
-  }
-  ++batch_depth_;
-  return Batch(this, std::move(lock));
+Status SqliteTaskStore::BeginTransaction() {
+  return sqlite::Exec(db_, "BEGIN IMMEDIATE");
 }
 
-Status TaskStore::EndBatch(bool commit) {
-  if (!commit) batch_abandoned_ = true;
-  if (--batch_depth_ > 0) return {};
-  if (batch_abandoned_) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    if (!commit) return {};
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "write batch rolled back: a batch inside it ended without committing");
-  }
+Status SqliteTaskStore::CommitTransaction() {
   Status committed = sqlite::Exec(db_, "COMMIT");
-  if (!committed) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!committed) RollbackTransaction();
   return committed;
 }
 
-TaskStore::Batch::~Batch() {
-  if (store_ != nullptr) (void)store_->EndBatch(false);
+void SqliteTaskStore::RollbackTransaction() {
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-Status TaskStore::Batch::Commit() {
-  if (store_ == nullptr) return {};
-  Status status = std::exchange(store_, nullptr)->EndBatch(true);
-  lock_.unlock();
-  return status;
-}
-
-Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& path) {
+Result<std::unique_ptr<SqliteTaskStore>> SqliteTaskStore::Open(const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   Result<sqlite3*> db = sqlite::Open(path);
   if (!db) return std::unexpected(std::move(db.error()).WithContext("opening task store"));
-  std::unique_ptr<TaskStore> store(new TaskStore(*db));
+  std::unique_ptr<SqliteTaskStore> store(new SqliteTaskStore(*db));
   if (Status migrated = store->Migrate(); !migrated) {
     return std::unexpected(
         std::move(migrated.error()).WithContext(fmt::format("task store {}", path.string())));
@@ -287,7 +221,7 @@ Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& 
   return store;
 }
 
-Status TaskStore::Migrate() {
+Status SqliteTaskStore::Migrate() {
   std::lock_guard lock(mu_);
   Result<sqlite::Transaction> tx = sqlite::Transaction::Begin(db_);
   if (!tx) {
@@ -323,7 +257,7 @@ Status TaskStore::Migrate() {
   return tx->Commit();
 }
 
-Status TaskStore::CreateTask(const TaskRecord& task) {
+Status SqliteTaskStore::CreateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO tasks (id, parent_id, goal, status, stop_reason, workspace, taint, settings, "
@@ -346,7 +280,7 @@ Status TaskStore::CreateTask(const TaskRecord& task) {
   return s->Run();
 }
 
-Status TaskStore::UpdateTask(const TaskRecord& task) {
+Status SqliteTaskStore::UpdateTask(const TaskRecord& task) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "UPDATE tasks SET status = ?, stop_reason = ?, taint = ?, settings = ?, updated_at_ms = ? "
@@ -363,7 +297,7 @@ Status TaskStore::UpdateTask(const TaskRecord& task) {
   return {};
 }
 
-Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
+Result<std::optional<TaskRecord>> SqliteTaskStore::GetTask(std::string_view id) {
   std::lock_guard lock(mu_);
   Result<Statement> s =
       statements_->Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?", kTaskColumns));
@@ -375,7 +309,7 @@ Result<std::optional<TaskRecord>> TaskStore::GetTask(std::string_view id) {
   return std::optional<TaskRecord>(std::move(rows->front()));
 }
 
-Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
+Result<std::vector<TaskRecord>> SqliteTaskStore::ListTasks(int limit) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM tasks ORDER BY id DESC LIMIT ?", kTaskColumns));
@@ -383,7 +317,7 @@ Result<std::vector<TaskRecord>> TaskStore::ListTasks(int limit) {
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
-Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view parent_id) {
+Result<std::vector<TaskRecord>> SqliteTaskStore::ListChildTasks(std::string_view parent_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_, fmt::format("SELECT {} FROM tasks WHERE parent_id = ? ORDER BY id", kTaskColumns));
@@ -391,7 +325,7 @@ Result<std::vector<TaskRecord>> TaskStore::ListChildTasks(std::string_view paren
   return Collect<TaskRecord>(std::move(s), ReadTask);
 }
 
-Status TaskStore::SaveStep(const StepRecord& step) {
+Status SqliteTaskStore::SaveStep(const StepRecord& step) {
   std::lock_guard lock(mu_);
   // An upsert, not INSERT OR REPLACE: a clash on idempotency_key must fail, never delete the
   // step that owns the key.
@@ -435,7 +369,7 @@ Status TaskStore::SaveStep(const StepRecord& step) {
   return s->Run();
 }
 
-Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
+Result<std::vector<StepRecord>> SqliteTaskStore::ListSteps(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM steps WHERE task_id = ? ORDER BY seq", kStepColumns));
@@ -443,7 +377,7 @@ Result<std::vector<StepRecord>> TaskStore::ListSteps(std::string_view task_id) {
   return Collect<StepRecord>(std::move(s), ReadStep);
 }
 
-Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idempotency_key) {
+Result<std::optional<StepRecord>> SqliteTaskStore::FindStepByKey(std::string_view idempotency_key) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       fmt::format("SELECT {} FROM steps WHERE idempotency_key = ?", kStepColumns));
@@ -454,7 +388,7 @@ Result<std::optional<StepRecord>> TaskStore::FindStepByKey(std::string_view idem
   return std::optional<StepRecord>(std::move(rows->front()));
 }
 
-Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
+Result<int64_t> SqliteTaskStore::AppendEvent(const EventRecord& event) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO events (task_id, type, payload, created_at_ms) VALUES (?, ?, ?, ?)");
@@ -464,7 +398,8 @@ Result<int64_t> TaskStore::AppendEvent(const EventRecord& event) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id, int64_t after_id) {
+Result<std::vector<EventRecord>> SqliteTaskStore::ListEvents(std::string_view task_id,
+                                                             int64_t after_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, type, payload, created_at_ms FROM events WHERE task_id = ? AND id > ? "
@@ -475,7 +410,7 @@ Result<std::vector<EventRecord>> TaskStore::ListEvents(std::string_view task_id,
   });
 }
 
-Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
+Status SqliteTaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT OR REPLACE INTO artifacts (task_id, path, size_bytes, step_seq, created_at_ms) "
@@ -489,7 +424,7 @@ Status TaskStore::SaveArtifact(const ArtifactRecord& artifact) {
   return s->Run();
 }
 
-Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view task_id) {
+Result<std::vector<ArtifactRecord>> SqliteTaskStore::ListArtifacts(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT task_id, path, size_bytes, step_seq, created_at_ms FROM artifacts "
@@ -500,7 +435,7 @@ Result<std::vector<ArtifactRecord>> TaskStore::ListArtifacts(std::string_view ta
   });
 }
 
-Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
+Result<int64_t> SqliteTaskStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO audit (task_id, step_seq, kind, payload, created_at_ms) "
@@ -515,7 +450,7 @@ Result<int64_t> TaskStore::AppendAudit(const AuditRecord& record) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) {
+Result<std::vector<AuditRecord>> SqliteTaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
@@ -526,7 +461,7 @@ Result<std::vector<AuditRecord>> TaskStore::ListAudit(std::string_view task_id) 
   });
 }
 
-Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
+Result<int64_t> SqliteTaskStore::AppendLedger(const LedgerRow& row) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "INSERT INTO ledger (task_id, step_seq, provider, model, zone, prompt_tokens, "
@@ -551,7 +486,7 @@ Result<int64_t> TaskStore::AppendLedger(const LedgerRow& row) {
   return sqlite3_last_insert_rowid(db_);
 }
 
-Result<LedgerTotals> TaskStore::SumLedger(std::string_view task_id) {
+Result<LedgerTotals> SqliteTaskStore::SumLedger(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0) "
@@ -563,7 +498,7 @@ Result<LedgerTotals> TaskStore::SumLedger(std::string_view task_id) {
   return LedgerTotals{.cost_usd = s->Double(0), .tokens = s->Int(1)};
 }
 
-Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter) {
+Result<std::vector<LedgerRow>> SqliteTaskStore::ListLedger(const LedgerFilter& filter) {
   std::lock_guard lock(mu_);
   constexpr std::string_view kColumns =
       "SELECT id, task_id, step_seq, provider, model, zone, prompt_tokens, completion_tokens, "
@@ -596,7 +531,7 @@ Result<std::vector<LedgerRow>> TaskStore::ListLedger(const LedgerFilter& filter)
   });
 }
 
-Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
+Status SqliteTaskStore::SaveContextSummary(const ContextSummary& summary) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_,
@@ -611,7 +546,7 @@ Status TaskStore::SaveContextSummary(const ContextSummary& summary) {
   return s->Run();
 }
 
-Result<std::optional<ContextSummary>> TaskStore::GetContextSummary(std::string_view task_id) {
+Result<std::optional<ContextSummary>> SqliteTaskStore::GetContextSummary(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = Statement::Prepare(
       db_,

@@ -1,0 +1,79 @@
+// SqliteTaskStore: the TaskStore on one SQLite file (WAL, foreign keys, versioned migrations in
+// PRAGMA user_version). The default backend.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "tandem/core/sqlite.h"
+#include "tandem/core/wal_checkpointer.h"
+#include "tandem/store/task_store.h"
+
+struct sqlite3;
+
+namespace tandem::store {
+
+// Thread-safe: one connection guarded by TaskStore::mu_.
+class SqliteTaskStore final : public TaskStore {
+ public:
+  // See TaskStore::Open.
+  static Result<std::unique_ptr<SqliteTaskStore>> Open(const std::filesystem::path& path);
+  static int SchemaVersion();
+  ~SqliteTaskStore() override;
+
+  Status CreateTask(const TaskRecord& task) override;
+  Status UpdateTask(const TaskRecord& task) override;
+  Result<std::optional<TaskRecord>> GetTask(std::string_view id) override;
+  Result<std::vector<TaskRecord>> ListTasks(int limit) override;
+  Result<std::vector<TaskRecord>> ListChildTasks(std::string_view parent_id) override;
+
+  Status SaveStep(const StepRecord& step) override;
+  Result<std::vector<StepRecord>> ListSteps(std::string_view task_id) override;
+  Result<std::optional<StepRecord>> FindStepByKey(std::string_view idempotency_key) override;
+
+  Result<int64_t> AppendEvent(const EventRecord& event) override;
+  Result<std::vector<EventRecord>> ListEvents(std::string_view task_id, int64_t after_id) override;
+
+  Status SaveArtifact(const ArtifactRecord& artifact) override;
+  Result<std::vector<ArtifactRecord>> ListArtifacts(std::string_view task_id) override;
+
+  Result<int64_t> AppendAudit(const AuditRecord& record) override;
+  Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id) override;
+
+  Status SaveContextSummary(const ContextSummary& summary) override;
+  Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) override;
+
+  Result<int64_t> AppendLedger(const LedgerRow& row) override;
+  Result<std::vector<LedgerRow>> ListLedger(const LedgerFilter& filter) override;
+  Result<LedgerTotals> SumLedger(std::string_view task_id) override;
+
+  Status CreateUser(const UserRecord& user) override;
+  Result<std::optional<UserRecord>> GetUser(std::string_view name) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Status SaveApiToken(const ApiTokenRecord& token) override;
+  Result<std::optional<ApiTokenRecord>> FindApiToken(std::string_view token_hash) override;
+  Status SaveSession(const SessionRecord& session) override;
+  Result<std::optional<SessionRecord>> FindSession(std::string_view token_hash) override;
+  Status DeleteSession(std::string_view token_hash) override;
+  Status SetTaskAccess(const TaskAccess& access) override;
+  Result<std::optional<TaskAccess>> GetTaskAccess(std::string_view task_id) override;
+
+  Result<StoreTotals> Totals() override;
+
+ protected:
+  Status BeginTransaction() override;
+  Status CommitTransaction() override;
+  void RollbackTransaction() override;
+
+ private:
+  explicit SqliteTaskStore(sqlite3* db);
+  Status Migrate();
+
+  sqlite3* db_;                                         // GUARDED_BY(mu_)
+  std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
+  // Destroyed after db_ is closed (its hook is on db_).
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
+};
+
+}  // namespace tandem::store
