@@ -205,6 +205,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddPlumbingRoutes();
   AddTaskRoutes();
   AddAgentProtocolRoutes();
+  AddWebUiRoutes();
 }
 
 std::optional<Principal> Server::Impl::Authenticate(const httplib::Request& req,

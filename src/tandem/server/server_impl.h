@@ -45,6 +45,11 @@ class Server::Impl {
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
 
+  // Web UI (web_ui.cpp): the embedded app at `/` and `/assets/`, and the per-task routing
+  // decisions it shows (task_routing.cpp).
+  void AddWebUiRoutes();
+  void ShowTaskRouting(const httplib::Request& req, httplib::Response& res, const Principal& who);
+
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void ListTasks(const httplib::Request& req, httplib::Response& res, const Principal& who);
