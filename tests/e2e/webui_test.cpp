@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "support/process.h"
@@ -120,6 +121,7 @@ TEST_F(WebUiBrowserTest, SignInStartATaskWatchItDownloadItsArtifactAndSeeTheCost
                       "I will write the report.", 1200, 300);
   model_.PushToolCall("finish", {{"summary", "Wrote report.md"}}, "", 1500, 40);
   testing::ProcessResult run = Browse(/*approve=*/false);
+  std::cout << run.out;  // The checks the browser made, one a line.
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << testing::ReadFile(log_);
   EXPECT_THAT(run.out, HasSubstr("PASS"));
   EXPECT_EQ(testing::ReadFile(dir_.path() / "downloads" / "report.md"), kReport);
