@@ -51,7 +51,7 @@ export function horizontalBars(rows: { label: string; value: number }[], format:
   const height = Math.max(rowH, sorted.length * rowH) + 4;
   return s(
     "svg",
-    { viewBox: `0 0 ${width} ${height}`, class: "chart hbars", role: "img" },
+    { viewBox: `0 0 ${width} ${height}`, width, height, class: "chart hbars", role: "img" },
     sorted.map((r, i) => {
       const w = ((width - left - right) * r.value) / max;
       return s(
@@ -71,7 +71,7 @@ export function shareBar(local: number): SVGElement {
   const w = Math.min(1, Math.max(0, local)) * width;
   return s(
     "svg",
-    { viewBox: `0 0 ${width} ${height}`, class: "chart share", role: "img" },
+    { viewBox: `0 0 ${width} ${height}`, width, height, class: "chart share", role: "img" },
     s("rect", { x: 0, y: 0, width, height, class: "cloud" }),
     s("rect", { x: 0, y: 0, width: w, height, class: "local" }),
   );

@@ -5,6 +5,7 @@
 //   TANDEM_APPROVE=1                           the task stops once for an approval to click
 //   TANDEM_DOWNLOADS                           a folder for the downloaded artifact
 //   CHROMIUM                                   the browser (default /usr/bin/chromium)
+//   TANDEM_SCREENSHOTS                         optional: a folder for a screenshot of each page
 // Prints one line per check and exits 0 when all pass, 1 on the first failure.
 import { chromium } from "playwright-core";
 import { readFile } from "node:fs/promises";
@@ -46,6 +47,11 @@ try {
   page.on("console", (m) => {
     if (m.type() === "error" && /Content.Security.Policy|Refused to/i.test(m.text())) problems.push(m.text());
   });
+  const shot = async (name) => {
+    if (process.env.TANDEM_SCREENSHOTS) {
+      await page.screenshot({ path: path.join(process.env.TANDEM_SCREENSHOTS, `${name}.png`), fullPage: true });
+    }
+  };
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 
   // Sign-in: the app sends an anonymous visitor to /login.
@@ -66,6 +72,7 @@ try {
   // A new task from the form, with a budget.
   await page.click("header nav >> text=New task");
   await page.waitForURL("**/new");
+  await shot("new");
   const goal = `Write ${artifact} <b>not markup</b>`;
   await page.fill("#goal", goal);
   await page.fill("#budget-usd", "1");
@@ -108,6 +115,7 @@ try {
   expect(shownCost.startsWith("$") && Math.abs(Number(shownCost.slice(1)) - detail.totals.cost_usd) < 1e-5,
     `the task cost ${shownCost} is ${detail.totals.cost_usd}`);
   log("task cost", shownCost);
+  await shot("task");
 
   // The artifact downloads with its content intact.
   const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#artifacts a >> text=${artifact}`)]);
@@ -127,6 +135,7 @@ try {
     expect(Math.abs(Number(total.slice(1)) - report.total.cost_usd) < 1e-5, `the dashboard total ${total} is ${report.total.cost_usd}`);
     expect((await page.locator("#cost svg.chart").count()) >= 3, "the dashboard draws its charts");
     log("cost dashboard", total);
+    await shot("cost");
   } else {
     const notice = await page.textContent("#cost .notice");
     expect(/not available on this server/.test(notice), `the cost page explains itself: ${notice}`);
@@ -140,6 +149,7 @@ try {
     await page.waitForLoadState("networkidle");
     const errors = await page.locator("main .notice-error").allTextContents();
     expect(errors.length === 0, `${label} shows no error: ${errors.join("; ")}`);
+    await shot(label.toLowerCase());
     log(`${label} page`, (await page.locator("main .notice-unavailable").count()) ? "not available on this server" : "shown");
   }
   expect((await page.locator(`#task-list a[href="/tasks/${taskId}"]`).count()) === 1, "the task list links the task");

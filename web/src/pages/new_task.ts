@@ -4,7 +4,7 @@ import { PageContext } from "../page";
 
 function numberField(id: string, label: string, step: string, value?: number) {
   const input = h("input", { id, name: id, type: "number", min: "0", step, value: value ?? null });
-  return { input, row: [h("label", { for: id }, label), input] };
+  return { input, row: h("div", {}, h("label", { for: id }, label), input) };
 }
 
 // The new-task form: goal, budget, step limit, sharing and (when the server offers route

@@ -6,6 +6,10 @@ function select(id: string, options: string[]) {
   return h("select", { id, name: id }, options.map((o) => h("option", { value: o }, o)));
 }
 
+function field(id: string, label: string, input: HTMLElement) {
+  return h("div", {}, h("label", { for: id }, label), input);
+}
+
 // Schedules: the list, each one's recent runs, a form to add one and delete buttons.
 export function schedulesPage(ctx: PageContext): void {
   const list = h("div", { id: "schedules" }, "Loading…");
@@ -103,14 +107,16 @@ export function schedulesPage(ctx: PageContext): void {
       "form",
       { class: "card form" },
       h("h2", {}, "New schedule"),
-      h("div", { class: "grid" }, [
-        h("label", { for: "sched-name" }, "Name"), name,
-        h("label", { for: "sched-cron" }, "Cron"), cron,
-        h("label", { for: "sched-tz" }, "Time zone"), tz,
-        h("label", { for: "sched-usd" }, "Budget (USD)"), usd,
-        h("label", { for: "sched-missed" }, "Missed runs"), missed,
-        h("label", { for: "sched-overlap" }, "Overlap"), overlap,
-      ]),
+      h(
+        "div",
+        { class: "grid" },
+        field("sched-name", "Name", name),
+        field("sched-cron", "Cron (minute hour day month weekday)", cron),
+        field("sched-tz", "Time zone", tz),
+        field("sched-usd", "Budget (USD)", usd),
+        field("sched-missed", "Missed runs", missed),
+        field("sched-overlap", "Overlap", overlap),
+      ),
       h("label", { for: "sched-goal" }, "Goal"),
       goal,
       h("label", { class: "check" }, shared, " Shared"),

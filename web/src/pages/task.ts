@@ -283,12 +283,9 @@ export function taskPage(ctx: PageContext): () => void {
         renderApproval(t);
         renderSteps(t.steps);
         renderArtifacts(t);
-        if (!kLive.has(t.status) && source) {
-          source.close();
-          source = null;
-        } else if (kLive.has(t.status) && !source) {
-          connect();
-        }
+        // A finished task's stream ends by itself once its last events are sent (see onerror);
+        // closing it here could drop them. A resumed task needs a new one.
+        if (kLive.has(t.status) && !source) connect();
       })
       .catch((e: unknown) => {
         if (stopped) return;
