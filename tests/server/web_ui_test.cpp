@@ -51,7 +51,7 @@ TEST_F(WebUiTest, ClientRoutesAnswerWithTheIndexUncachedUnderAStrictPolicy) {
 TEST_F(WebUiTest, AssetsNamedByTheIndexAreServedWithALongCache) {
   if (WebAssets().empty()) GTEST_SKIP() << "this build has no web UI (npm missing at configure)";
   std::string index = IndexHtml();
-  std::regex asset_ref("/assets/[A-Za-z0-9._-]+\\.(js|css)");
+  std::regex asset_ref("/assets/[A-Za-z0-9._-]+\\.(js|css|svg)");
   int seen = 0;
   for (auto it = std::sregex_iterator(index.begin(), index.end(), asset_ref);
        it != std::sregex_iterator(); ++it) {
@@ -63,11 +63,10 @@ TEST_F(WebUiTest, AssetsNamedByTheIndexAreServedWithALongCache) {
     const WebAsset* asset = FindWebAsset(path);
     ASSERT_NE(asset, nullptr);
     EXPECT_EQ(r.body.size(), asset->size);
-    EXPECT_THAT(Header(r, "Content-Type"),
-                StartsWith(path.ends_with(".js") ? "text/javascript" : "text/css"));
+    EXPECT_EQ(Header(r, "Content-Type"), WebContentType(path));
     ++seen;
   }
-  EXPECT_EQ(seen, 2) << "index.html names one script and one stylesheet:\n" << index;
+  EXPECT_EQ(seen, 3) << "index.html names a script, a stylesheet and an icon:\n" << index;
 }
 
 TEST_F(WebUiTest, UnknownPathsAre404AndNeverTheApp) {
@@ -82,7 +81,7 @@ TEST_F(WebUiTest, UnknownPathsAre404AndNeverTheApp) {
   EXPECT_THAT(api.body, HasSubstr("unauthenticated"));
 }
 
-TEST_F(WebUiTest, ContentTypesFollowTheExtension) {
+TEST(WebUiAssetsTest, ContentTypesFollowTheExtension) {
   EXPECT_EQ(WebContentType("/index.html"), "text/html; charset=utf-8");
   EXPECT_EQ(WebContentType("/assets/a-1.js"), "text/javascript; charset=utf-8");
   EXPECT_EQ(WebContentType("/assets/a-1.css"), "text/css; charset=utf-8");
