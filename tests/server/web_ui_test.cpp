@@ -100,7 +100,9 @@ TEST_F(WebUiTest, RoutingListsEachModelCallsDecisionForThoseWhoSeeTheTask) {
   json routing = r.Json();
   ASSERT_TRUE(routing.is_array());
   ASSERT_EQ(routing.size(), detail["totals"]["model_calls"].get<size_t>());
-  for (const json& decision : routing) {
+  for (size_t i = 0; i < routing.size(); ++i) {
+    const json& decision = routing[i];
+    EXPECT_EQ(decision["step"], static_cast<int>(i) + 1) << "one call a step here";
     EXPECT_EQ(decision["route"], "cloud");
     EXPECT_EQ(decision["provider"], "cloud");
     EXPECT_EQ(decision["outcome"], "ok");

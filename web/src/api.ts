@@ -136,6 +136,7 @@ export interface RouteDecision {
   reason: string;
   rules: string[];
   outcome: string;
+  step?: number;  // The step the model call was for (absent when the server cannot tell).
 }
 
 export interface TaskEvent {

@@ -1,6 +1,7 @@
 // GET /api/tasks/{id}/routing: the router's decisions for one task's model calls, in order
-// (route, provider, reason, rules, outcome), so the web UI can show why each step ran where it
-// did. The full audit log stays admin-only; this is the visible task's own share of it.
+// (route, provider, reason, rules, outcome, and the step each call was for), so the web UI can
+// show why each step ran where it did. The full audit log stays admin-only; this is the visible
+// task's own share of it.
 #include "tandem/server/server_impl.h"
 
 namespace tandem::server {
@@ -23,6 +24,8 @@ void Server::Impl::ShowTaskRouting(const httplib::Request& req, httplib::Respons
   if (!task) return;
   Result<std::vector<store::AuditRecord>> audit = deps_.store->ListAudit(task->id);
   if (!audit) return SendError(res, audit.error());
+  Result<std::vector<store::LedgerRow>> ledger = deps_.store->ListLedger({.task_id = task->id});
+  if (!ledger) return SendError(res, ledger.error());
   ordered_json out = ordered_json::array();
   for (const store::AuditRecord& record : *audit) {
     if (record.kind != "route_decision") continue;
@@ -40,6 +43,12 @@ void Server::Impl::ShowTaskRouting(const httplib::Request& req, httplib::Respons
                    {"reason", StringField(payload, "reason")},
                    {"rules", std::move(rules)},
                    {"outcome", StringField(payload, "outcome")}});
+  }
+  // Each model call leaves one decision and one ledger row, in the same order; the ledger knows
+  // the step. Should the two ever disagree in number, steps are left out rather than guessed.
+  if (out.size() == ledger->size()) {
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i]["step"] = (*ledger)[i].step_seq;
   }
   SendJson(res, 200, out);
 }

@@ -196,9 +196,12 @@ export function taskPage(ctx: PageContext): () => void {
     );
   };
 
-  const routeFor = (index: number): Child => {
+  // The decision for a step: the last call made for it (a retried answer makes several), or the
+  // n-th decision for the n-th step from a server that does not say which step a call was for.
+  const routeFor = (step: Step, index: number): Child => {
     if (routing === null) return h("span", { class: "muted" }, "–");
-    const d = routing[index];
+    const mine = routing.filter((r) => r.step === step.seq);
+    const d = mine.length ? mine[mine.length - 1] : routing.every((r) => r.step === undefined) ? routing[index] : undefined;
     if (!d) return h("span", { class: "muted" }, "–");
     return h("span", { title: d.rules.join(", ") }, `${d.route}: ${d.reason}`);
   };
@@ -237,7 +240,7 @@ export function taskPage(ctx: PageContext): () => void {
               ),
               h("td", {}, s.zone ? badge(s.zone) : "–"),
               h("td", {}, s.provider || "–"),
-              h("td", { class: "small" }, routeFor(i)),
+              h("td", { class: "small" }, routeFor(s, i)),
               h("td", {}, fmtInt(s.prompt_tokens + s.completion_tokens)),
               h("td", {}, fmtUsd(s.cost_usd)),
               h("td", {}, s.status),
