@@ -55,10 +55,14 @@ class WebUiBrowserTest : public ::testing::Test {
     if (!std::filesystem::exists(web_ / "node_modules" / "playwright-core")) {
       GTEST_SKIP() << "web/node_modules is missing: run scripts/setup (npm ci in web/)";
     }
+    database_ = dir_.Write("crm.db", "");  // SQLite takes an empty file as an empty database.
     dir_.Write("tandem.toml",
                "[routing]\ngeneric = \"cloud\"\n[[providers]]\nname = \"cloud\"\n"
                "base_url = \"" +
-                   model_.base_url() + "\"\nmodel = \"gpt-4o-mini\"\nzone = \"cloud\"\n");
+                   model_.base_url() +
+                   "\"\nmodel = \"gpt-4o-mini\"\nzone = \"cloud\"\n"
+                   "[tools.sql.databases]\ncrm = { path = \"" +
+                   database_.string() + "\", writable = true }\n");
     testing::ProcessResult added =
         testing::RunTandem({"user", "add", "root", "--role", "admin"}, Options(kPassword));
     ASSERT_EQ(added.exit_code, 0) << added.err;
@@ -111,6 +115,7 @@ class WebUiBrowserTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::ScriptedModelServer model_;
   std::filesystem::path web_;
+  std::filesystem::path database_;
   std::string log_;
   int port_ = 0;
   int pid_ = 0;
@@ -130,6 +135,21 @@ TEST_F(WebUiBrowserTest, SignInStartATaskWatchItDownloadItsArtifactAndSeeTheCost
   EXPECT_THAT(log, HasSubstr("POST /api/login 200"));
   EXPECT_THAT(log, HasSubstr("POST /api/tasks 201"));
   EXPECT_THAT(log, HasSubstr("GET /api/tasks/"));
+}
+
+TEST_F(WebUiBrowserTest, AStepWaitingForApprovalRunsOnceApprovedInTheBrowser) {
+  // Writing to a database is an external effect: the task waits until someone approves it.
+  model_.PushToolCall("sql_query", {{"database", "crm"}, {"sql", "CREATE TABLE leads (name TEXT)"}},
+                      "I will create the table.", 1000, 100);
+  model_.PushToolCall("write_file", {{"path", "report.md"}, {"content", kReport}}, "", 1100, 200);
+  model_.PushToolCall("finish", {{"summary", "Created the table and wrote report.md"}}, "", 1200,
+                      30);
+  testing::ProcessResult run = Browse(/*approve=*/true);
+  std::cout << run.out;
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\nserver log:\n" << testing::ReadFile(log_);
+  EXPECT_THAT(run.out, HasSubstr("approved the pending step"));
+  EXPECT_GT(std::filesystem::file_size(database_), 0u) << "the approved SQL ran";
+  EXPECT_THAT(testing::ReadFile(log_), HasSubstr("/approve 200"));
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ export interface TaskSummary {
   created_at_ms: number;
   updated_at_ms: number;
   parent_id?: string;
+  pending_approval?: PendingApproval | null;
 }
 
 export interface Step {
@@ -126,7 +127,6 @@ export interface TaskDetail extends TaskSummary {
     cost_usd: number;
     cost_complete: boolean;
   };
-  pending_approval?: PendingApproval | null;
 }
 
 export interface RouteDecision {

@@ -44,6 +44,18 @@ class Server::Impl {
   void AddPlumbingRoutes();
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
+  void AddApprovalRoutes();       // approval_api.cpp
+
+  // Approval handlers (approval_api.cpp).
+  void ApproveCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void RefuseCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void GiveFeedback(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // Answers the call `task` waits on with `decision` and sends 200, or 409 when none waits.
+  void AnswerCall(httplib::Response& res, const store::TaskRecord& task,
+                  agent::ApprovalDecision decision);
+  // {"step", "tool", "arguments", "effect", "untrusted_paths", "reason", "since_ms"} of the call
+  // `task_id` waits on, or null.
+  nlohmann::ordered_json PendingApprovalJson(const std::string& task_id);
 
   // Web UI (web_ui.cpp): the embedded app at `/` and `/assets/`, and the per-task routing
   // decisions it shows (task_routing.cpp).
@@ -90,6 +102,7 @@ class Server::Impl {
   ServerOptions options_;
   Authenticator auth_;
   Metrics metrics_;
+  ApprovalDesk approvals_;  // Before runner_, whose workers wait on it.
   TaskRunner runner_;
   httplib::Server http_;
   std::thread thread_;

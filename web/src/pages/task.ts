@@ -315,8 +315,11 @@ export function taskPage(ctx: PageContext): () => void {
     }
     if (ev.id <= lastId) return;  // Replayed after a reconnect.
     lastId = ev.id;
-    if (ev.type === "approval_requested") requested = ev.payload as unknown as PendingApproval;
-    if (ev.type === "approval_resolved") requested = null;
+    if (ev.type === "approval_required" || ev.type === "approval_requested") {
+      const p = ev.payload as Record<string, unknown>;
+      requested = { ...(p as unknown as PendingApproval), untrusted_paths: (p.untrusted_paths ?? p.untrusted) as string[] | undefined };
+    }
+    if (["approval_granted", "approval_refused", "approval_resolved"].includes(ev.type)) requested = null;
     log.appendChild(
       h("li", { class: `ev ev-${ev.type}` }, h("span", { class: "muted small" }, fmtTime(ev.time_ms), " "), h("b", {}, ev.type), " ", describe(ev)),
     );

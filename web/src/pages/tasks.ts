@@ -34,7 +34,7 @@ export function tasksPage(ctx: PageContext): () => void {
             tasks.map((t) => [
               h("a", { href: `/tasks/${encodeURIComponent(t.id)}`, "data-link": true, class: "mono" }, t.id.slice(0, 12)),
               h("span", { class: "goal" }, t.goal),
-              h("span", {}, badge(t.status), t.stop_reason ? h("span", { class: "muted small" }, " ", t.stop_reason) : null),
+              h("span", {}, badge(t.status), t.pending_approval ? [" ", badge("awaiting approval", "stopped")] : null, t.stop_reason ? h("span", { class: "muted small" }, " ", t.stop_reason) : null),
               fmtTime(t.updated_at_ms),
             ]),
             { class: "tasks" },
