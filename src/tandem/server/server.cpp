@@ -214,6 +214,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddTaskRoutes();
   AddAgentProtocolRoutes();
   AddApprovalRoutes();
+  AddWebUiRoutes();
 }
 
 std::optional<Principal> Server::Impl::Authenticate(const httplib::Request& req,
@@ -364,6 +365,12 @@ Status Server::Impl::Start() {
                      options_.port);
   }
   thread_ = std::thread([this] { http_.listen_after_bind(); });
+  // httplib's stop() does nothing until the listen loop has started, so a Stop() right after
+  // Start() would leave the loop running and the join hanging: wait for the loop (it starts at
+  // once; the bound only guards against a loop that ended before it was seen).
+  for (int i = 0; i < 5000 && !http_.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   spdlog::info("serving on http://{}:{}", options_.host, port_);
   return {};
 }

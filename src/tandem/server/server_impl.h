@@ -57,6 +57,11 @@ class Server::Impl {
   // `task_id` waits on, or null.
   nlohmann::ordered_json PendingApprovalJson(const std::string& task_id);
 
+  // Web UI (web_ui.cpp): the embedded app at `/` and `/assets/`, and the per-task routing
+  // decisions it shows (task_routing.cpp).
+  void AddWebUiRoutes();
+  void ShowTaskRouting(const httplib::Request& req, httplib::Response& res, const Principal& who);
+
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void ListTasks(const httplib::Request& req, httplib::Response& res, const Principal& who);
