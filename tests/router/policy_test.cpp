@@ -320,9 +320,7 @@ generic = "cloud"
 }
 
 TEST_F(PolicyTest, NamingAProviderOrModelPinsIt) {
-  auto policy = MakeOk("[routing]
-generic = "cloud"
-");
+  auto policy = MakeOk("[routing]\ngeneric = \"cloud\"\n");
   EXPECT_THAT(policy->Decide({.profile = "gpt-4o"}, Ask("hello")).candidates(),
               ElementsAre("cloud-big"));
   EXPECT_THAT(policy->Decide({.profile = "edge"}, Ask("hello")).candidates(), ElementsAre("edge"));

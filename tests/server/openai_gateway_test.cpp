@@ -156,7 +156,10 @@ embedding_model = "text-embedding-3-small"
     EXPECT_TRUE(body["error"]["message"].is_string()) << reply.body;
     EXPECT_TRUE(body["error"]["type"].is_string()) << reply.body;
     EXPECT_TRUE(body["error"].contains("code")) << reply.body;
-    if (!param.empty()) EXPECT_EQ(body["error"].value("param", ""), param) << reply.body;
+    if (!param.empty()) {
+      const json& named = body["error"]["param"];
+      EXPECT_EQ(named.is_string() ? named.get<std::string>() : "(none)", param) << reply.body;
+    }
   }
 
   testing::TempDir dir_;
@@ -374,7 +377,8 @@ TEST_F(OpenAiGatewayTest, ModelsListProfilesAndProviders) {
   Reply reply = Send("GET", "/v1/models", victor_);  // Viewers may list.
   ASSERT_EQ(reply.status, 200) << reply.body;
   std::vector<std::string> ids;
-  for (const json& m : reply.Json()["data"]) {
+  json models = reply.Json();
+  for (const json& m : models["data"]) {
     EXPECT_EQ(m["object"], "model");
     ids.push_back(m["id"]);
   }
