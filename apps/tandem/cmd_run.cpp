@@ -120,7 +120,12 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions optio
                                      : router::DefaultModelFactory(cfg, provider);
   };
   auto gateway = router::Gateway::Create(
-      runtime->config, {.audit = runtime->audit.get(), .model_factory = std::move(factory)});
+      runtime->config, {.audit = runtime->audit.get(),
+                        .model_factory = std::move(factory),
+                        .embedder_factory = [](const Config& cfg, const ProviderConfig& provider,
+                                               const std::string& model) {
+                          return memory::MakeProviderEmbedder(cfg, provider, model);
+                        }});
   if (!gateway) return std::unexpected(AsConfigError(gateway.error()));
   runtime->gateway = std::move(*gateway);
   runtime->models = std::make_unique<agent::GatewayModelAccess>(

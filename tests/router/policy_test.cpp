@@ -12,6 +12,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr char kProviders[] = R"(
 [[providers]]
@@ -270,6 +271,67 @@ TEST_F(PolicyTest, FindingsCoverToolCallArguments) {
   EXPECT_EQ(d.findings()[0].part, 3u);
 }
 
+TEST_F(PolicyTest, ProfilesChangeGenericRoutingButNeverLetSensitiveDataOut) {
+  auto policy = MakeOk(R"(
+[routing]
+generic = "local"
+[routing.escalation]
+strong = ["edge-big", "cloud-big"]
+[[routing.profiles]]
+name = "open"
+description = "Cloud for generic work"
+generic = "cloud"
+[[routing.profiles]]
+name = "private"
+zones = ["local"]
+[[routing.profiles]]
+name = "strongest"
+generic = "cloud"
+tier = "strong"
+[[routing.profiles]]
+name = "cheap"
+generic = "cheapest"
+provider = "cloud"
+[[routing.profiles]]
+name = "cloud-only"
+zones = ["cloud"]
+generic = "cloud"
+)");
+  EXPECT_EQ(policy->Decide({}, Ask("hello")).route(), Route::kLocal);
+  Decision open = policy->Decide({.profile = "open"}, Ask("hello"));
+  EXPECT_EQ(open.provider(), "cloud");
+  EXPECT_THAT(open.rules(), Contains("profile:open"));
+  EXPECT_EQ(policy->Decide({.profile = "open"}, Ask("ssn 123-45-6789")).route(), Route::kLocal);
+  EXPECT_THAT(policy->Decide({.profile = "private"}, Ask("hello")).candidates(),
+              ElementsAre("edge", "edge-big"));
+  Decision strong = policy->Decide({.profile = "strongest"}, Ask("hello"));
+  EXPECT_EQ(strong.provider(), "cloud-big");
+  EXPECT_TRUE(strong.strong());
+  EXPECT_THAT(strong.escalation_reasons(), Contains(HasSubstr("profile 'strongest'")));
+  EXPECT_EQ(policy->Decide({.profile = "cheap"}, Ask("hello")).provider(), "cloud");
+  // A profile limited to the cloud cannot take sensitive text: refused, not widened.
+  Decision refused = policy->Decide({.profile = "cloud-only"}, Ask("ssn 123-45-6789"));
+  EXPECT_TRUE(refused.refused());
+  EXPECT_THAT(refused.reason(), HasSubstr("profile 'cloud-only' allows none of the zones"));
+  EXPECT_TRUE(policy->Decide({.profile = "nope"}, Ask("hello")).refused());
+  EXPECT_TRUE(policy->KnowsProfile("open"));
+  EXPECT_TRUE(policy->KnowsProfile("auto"));
+  EXPECT_FALSE(policy->KnowsProfile("nope"));
+}
+
+TEST_F(PolicyTest, NamingAProviderOrModelPinsIt) {
+  auto policy = MakeOk("[routing]\ngeneric = \"cloud\"\n");
+  EXPECT_THAT(policy->Decide({.profile = "gpt-4o"}, Ask("hello")).candidates(),
+              ElementsAre("cloud-big"));
+  EXPECT_THAT(policy->Decide({.profile = "edge"}, Ask("hello")).candidates(), ElementsAre("edge"));
+  EXPECT_EQ(policy->Decide({.profile = "edge"}, Ask("ssn 123-45-6789")).provider(), "edge");
+  Decision refused = policy->Decide({.profile = "gpt-4o"}, Ask("ssn 123-45-6789"));
+  EXPECT_TRUE(refused.refused());
+  EXPECT_THAT(refused.reason(), HasSubstr("the requested model 'gpt-4o' (provider 'cloud-big', "
+                                          "cloud zone) is not allowed"));
+  EXPECT_THAT(refused.reason(), Not(HasSubstr("123-45-6789")));
+}
+
 TEST_F(PolicyTest, ConfigErrorsNameFileLineAndKey) {
   struct Case {
     std::string routing;
@@ -289,6 +351,15 @@ TEST_F(PolicyTest, ConfigErrorsNameFileLineAndKey) {
       {"[routing.escalation]\nstrong = [\"ghost\"]\n", "key 'routing.escalation.strong'"},
       {"[routing.health]\nfailure_threshold = 0\n", "must be at least 1"},
       {"[routing]\nconfidential_paths = \"contracts/**\"\n", "expected an array of strings"},
+      {"[[routing.profiles]]\ndescription = \"x\"\n", "key 'routing.profiles[0].name'"},
+      {"[[routing.profiles]]\nname = \"auto\"\n", "reserved"},
+      {"[[routing.profiles]]\nname = \"edge\"\n", "already a provider's name"},
+      {"[[routing.profiles]]\nname = \"p\"\nzones = [\"moon\"]\n", "unknown zone 'moon'"},
+      {"[[routing.profiles]]\nname = \"p\"\ntier = \"huge\"\n", "routing.profiles[0].tier"},
+      {"[[routing.profiles]]\nname = \"p\"\nprovider = \"ghost\"\n", "no provider named"},
+      {"[[routing.profiles]]\nname = \"p\"\n[[routing.profiles]]\nname = \"p\"\n",
+       "a profile named 'p' already exists"},
+      {"[[routing.profiles]]\nname = \"p\"\nzone = [\"local\"]\n", "unknown key"},
   };
   for (const Case& c : cases) {
     Result<std::unique_ptr<Policy>> policy = Make(c.routing);

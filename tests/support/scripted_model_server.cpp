@@ -60,6 +60,29 @@ ScriptedModelServer::ScriptedModelServer() {
                    response.set_content(reply.body, "application/json");
                  }
                });
+  server_.Post("/v1/embeddings", [this](const httplib::Request& request,
+                                        httplib::Response& response) {
+    json body = json::parse(request.body, nullptr, false);
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back(body);
+    }
+    json input = body.is_object() ? body.value("input", json()) : json();
+    if (input.is_string()) input = json::array({input});
+    if (!input.is_array()) {
+      response.status = 400;
+      response.set_content(R"({"error":{"message":"input is missing"}})", "application/json");
+      return;
+    }
+    json data = json::array();
+    for (size_t i = 0; i < input.size(); ++i) {
+      data.push_back({{"object", "embedding"},
+                      {"index", i},
+                      {"embedding", EmbeddingOf(input[i].get<std::string>())}});
+    }
+    response.set_content(json{{"object", "list"}, {"data", data}, {"model", body["model"]}}.dump(),
+                         "application/json");
+  });
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -114,6 +137,11 @@ void ScriptedModelServer::PushText(const std::string& text) {
                             {"message", {{"role", "assistant"}, {"content", text}}}}}},
                          {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
   Push({200, body.dump()});
+}
+
+std::vector<float> ScriptedModelServer::EmbeddingOf(const std::string& text) {
+  float first = text.empty() ? 0.0f : static_cast<float>(static_cast<unsigned char>(text[0]));
+  return {static_cast<float>(text.size()), first, 1.0f};
 }
 
 std::vector<nlohmann::json> ScriptedModelServer::requests() const {

@@ -1,5 +1,6 @@
 // A real OpenAI-compatible HTTP server on loopback that answers /v1/chat/completions with
-// scripted replies, for tests of the client, the agent and the CLI.
+// scripted replies, for tests of the client, the agent and the CLI. /v1/embeddings answers every
+// input with EmbeddingOf(input).
 #pragma once
 
 #include <httplib.h>
@@ -38,8 +39,11 @@ class ScriptedModelServer {
                     int completion_tokens = 5);
   void PushText(const std::string& text);
 
-  // Bodies of the requests received so far.
+  // Bodies of the requests received so far (chat completions and embeddings).
   std::vector<nlohmann::json> requests() const;
+
+  // The vector /v1/embeddings answers for `text`: {bytes, first byte, 1}.
+  static std::vector<float> EmbeddingOf(const std::string& text);
 
  private:
   httplib::Server server_;

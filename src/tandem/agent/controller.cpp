@@ -22,9 +22,11 @@ using store::TaskStatus;
 constexpr double kBudgetWarning = 0.8;  // Share of a limit at which a warning event is sent.
 
 json SettingsJson(const RunOptions& options, double elapsed_s) {
-  return {{"max_steps", options.max_steps},
-          {"budget", BudgetToJson(options.budget)},
-          {"elapsed_s", elapsed_s}};
+  json settings = {{"max_steps", options.max_steps},
+                   {"budget", BudgetToJson(options.budget)},
+                   {"elapsed_s", elapsed_s}};
+  if (!options.route_profile.empty()) settings["policy"] = options.route_profile;
+  return settings;
 }
 
 double StoredElapsed(const TaskRecord& task) {
@@ -93,7 +95,8 @@ class Controller::Loop {
                        .cancel = deps_.cancel,
                        .taint = &taint_,
                        .stream = StreamsText(),
-                       .on_text = StreamTo(seq)};
+                       .on_text = StreamTo(seq),
+                       .profile = options_.route_profile};
       Result<BuiltContext> context = BuildContext(call, note);
       if (!context) {
         if (context.error().code() == ErrorCode::kCancelled || Cancelled()) {
@@ -562,6 +565,7 @@ RunOptions StoredRunOptions(const store::TaskRecord& task) {
   if (!settings.is_object()) return options;
   options.max_steps = settings.value("max_steps", options.max_steps);
   options.budget = BudgetFromJson(settings.value("budget", json::object()));
+  options.route_profile = settings.value("policy", "");
   return options;
 }
 

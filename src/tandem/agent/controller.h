@@ -28,6 +28,8 @@ struct RunOptions {
   // Context window each prompt must fit (ContextWindowFor); 0: unlimited, history never
   // condensed. Not saved with the task: `resume` takes it from the configuration.
   int64_t context_tokens = 0;
+  // Route profile of every model call ([[routing.profiles]] name); "": the default routing.
+  std::string route_profile;
 };
 
 // The options a task was last run with (saved in its settings), for `resume`.

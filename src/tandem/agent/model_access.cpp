@@ -12,8 +12,10 @@ GatewayModelAccess::GatewayModelAccess(router::Gateway* gateway, const Config* c
 Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
                                              const CallContext& context) {
   auto started = clock_->Monotonic();
-  router::CallContext route{
-      .task_id = context.task_id, .taint = context.taint, .escalate = context.escalate};
+  router::CallContext route{.task_id = context.task_id,
+                            .taint = context.taint,
+                            .escalate = context.escalate,
+                            .profile = context.profile};
   Result<router::GatewayResponse> answer = gateway_->Chat(
       route, request,
       {.cancel = context.cancel, .stream = context.stream, .on_text = context.on_text});
@@ -49,6 +51,48 @@ Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
   if (!answer) return std::unexpected(answer.error());
   return ModelAnswer{std::move(answer->response), row.provider,
                      provider ? provider->zone : Zone::kLocal, row.cost_usd, latency_ms};
+}
+
+Result<EmbedAnswer> ModelAccess::Embed(const std::vector<std::string>&, const CallContext&) {
+  return MakeError(ErrorCode::kFailedPrecondition, "this model access has no embedder");
+}
+
+Result<EmbedAnswer> GatewayModelAccess::Embed(const std::vector<std::string>& texts,
+                                              const CallContext& context) {
+  auto started = clock_->Monotonic();
+  Result<router::EmbedResponse> answer = gateway_->Embed(
+      {.task_id = context.task_id, .taint = context.taint, .profile = context.profile}, texts);
+  int64_t latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
+  store::LedgerRow row{.task_id = context.task_id,
+                       .step_seq = context.step_seq,
+                       .latency_ms = latency_ms,
+                       .created_at_ms = ToUnixMillis(clock_->Now())};
+  const ProviderConfig* provider =
+      answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
+  if (answer) {
+    row.provider = answer->decision.provider();
+    row.zone = provider ? std::string(ZoneName(provider->zone)) : "";
+    row.model = answer->model;
+    row.prompt_tokens = answer->tokens;
+    row.estimated = true;  // The embeddings client does not report usage.
+    llm::Usage usage{.prompt_tokens = answer->tokens, .estimated = true};
+    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, usage);
+    if (!row.cost_usd && provider && provider->zone == Zone::kLocal) row.cost_usd = 0.0;
+    row.outcome = "ok";
+  } else {
+    row.outcome = std::string(ErrorCodeName(answer.error().code()));
+  }
+  if (Result<int64_t> saved = store_->AppendLedger(row); !saved) {
+    return std::unexpected(std::move(saved.error()).WithContext("recording the embeddings call"));
+  }
+  if (!answer) return std::unexpected(answer.error());
+  return EmbedAnswer{std::move(answer->vectors),
+                     row.provider,
+                     row.model,
+                     provider ? provider->zone : Zone::kLocal,
+                     answer->tokens,
+                     row.cost_usd};
 }
 
 void StoreAuditSink::Record(const router::AuditRecord& record) {

@@ -25,6 +25,8 @@ struct CallContext {
   bool escalate = false;                      // Ask for a stronger model (watchdog re-plan).
   bool stream = false;                        // Stream the answer to on_text.
   std::function<void(std::string_view)> on_text;
+  // A route profile, or a provider's name or model (router::CallContext::profile); "": default.
+  std::string profile = {};
 };
 
 struct ModelAnswer {
@@ -35,11 +37,24 @@ struct ModelAnswer {
   int64_t latency_ms = 0;
 };
 
+struct EmbedAnswer {
+  std::vector<std::vector<float>> vectors;  // One per text, in order.
+  std::string provider;
+  std::string model;
+  Zone zone = Zone::kLocal;
+  int64_t tokens = 0;              // Estimated input tokens.
+  std::optional<double> cost_usd;  // nullopt when the model has no known price.
+};
+
 class ModelAccess {
  public:
   virtual ~ModelAccess() = default;
   // Sends the request to a model the policy allows for this call; records a ledger row.
   virtual Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) = 0;
+  // Embeds `texts` with a provider the policy allows; records a ledger row. The default has no
+  // embedder: kFailedPrecondition.
+  virtual Result<EmbedAnswer> Embed(const std::vector<std::string>& texts,
+                                    const CallContext& context);
 };
 
 // Routes every call through the gateway, prices it from the catalog and records one ledger row
@@ -50,6 +65,8 @@ class GatewayModelAccess final : public ModelAccess {
   GatewayModelAccess(router::Gateway* gateway, const Config* config,
                      const llm::PriceCatalog* prices, store::TaskStore* store, Clock* clock);
   Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) override;
+  Result<EmbedAnswer> Embed(const std::vector<std::string>& texts,
+                            const CallContext& context) override;
 
  private:
   router::Gateway* gateway_;

@@ -100,7 +100,8 @@ Result<ProviderConfig> ParseProvider(const toml::table& table, size_t index) {
   if (Status known = reader.CheckKnownKeys(
           {"name", "kind", "base_url", "model", "model_path", "zone", "api_key_env",
            "max_concurrency", "timeout_connect_s", "timeout_first_byte_s", "timeout_idle_s",
-           "timeout_total_s", "capabilities", "price"});
+           "timeout_total_s", "capabilities", "price",
+           "embedding_model"});  // embedding_model: read by the router (routing_config.h).
       !known) {
     return std::unexpected(known.error());
   }

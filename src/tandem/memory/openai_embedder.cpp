@@ -128,15 +128,26 @@ Result<std::unique_ptr<llm::Embedder>> MakeConfiguredEmbedder(const Config& conf
                      "by a local provider",
                      provider->name);
   }
-  if (Status key = CheckProviderKeys(config, *provider); !key) return std::unexpected(key.error());
+  return MakeProviderEmbedder(config, *provider, model->value_or(provider->model));
+}
+
+Result<std::unique_ptr<llm::Embedder>> MakeProviderEmbedder(const Config& config,
+                                                            const ProviderConfig& provider,
+                                                            const std::string& model) {
+  if (provider.kind != "openai") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "provider '{}' has kind '{}'; embeddings need kind 'openai'", provider.name,
+                     provider.kind);
+  }
+  if (Status key = CheckProviderKeys(config, provider); !key) return std::unexpected(key.error());
   OpenAiEmbedderOptions options;
-  options.base_url = provider->base_url;
-  options.model = model->value_or(provider->model);
-  if (!provider->api_key_env.empty()) options.api_key = *config.secrets.Get(provider->api_key_env);
+  options.base_url = provider.base_url;
+  options.model = model;
+  if (!provider.api_key_env.empty()) options.api_key = *config.secrets.Get(provider.api_key_env);
   options.connect_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(provider->timeout_connect_s * 1000));
+      std::chrono::milliseconds(static_cast<int64_t>(provider.timeout_connect_s * 1000));
   options.total_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(provider->timeout_total_s * 1000));
+      std::chrono::milliseconds(static_cast<int64_t>(provider.timeout_total_s * 1000));
   return std::unique_ptr<llm::Embedder>(std::make_unique<OpenAiEmbedder>(std::move(options)));
 }
 

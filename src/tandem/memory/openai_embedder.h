@@ -43,6 +43,12 @@ class OpenAiEmbedder final : public llm::Embedder {
 // since memory text must not leave the local zone outside the router.
 Result<std::unique_ptr<llm::Embedder>> MakeConfiguredEmbedder(const Config& config);
 
+// The HTTP embedder of `provider` (kind "openai") with `model`: the router gateway's embedder
+// factory for providers with `embedding_model`. Checks the provider's API key is set.
+Result<std::unique_ptr<llm::Embedder>> MakeProviderEmbedder(const Config& config,
+                                                            const ProviderConfig& provider,
+                                                            const std::string& model);
+
 // The memory directory of a configuration: `home`/memory.
 std::filesystem::path MemoryDirectory(const Config& config);
 

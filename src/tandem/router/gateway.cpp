@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "tandem/llm/openai_client.h"
+#include "tandem/llm/token_estimate.h"
 #include "tandem/router/masking.h"
 
 namespace tandem::router {
@@ -71,9 +72,25 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, GatewayOp
       models.emplace(provider.name, std::move(*model));
     }
   }
+  std::map<std::string, std::unique_ptr<llm::Embedder>> embedders;
+  if (options.connect && options.embedder_factory) {
+    for (const auto& [name, model] : (*policy)->config().embedding_models) {
+      const ProviderConfig& provider = *config.FindProvider(name);
+      Result<std::unique_ptr<llm::Embedder>> embedder =
+          options.embedder_factory(config, provider, model);
+      if (!embedder) {
+        return std::unexpected(
+            std::move(embedder.error())
+                .WithContext(fmt::format("embedder of provider '{}'", provider.name)));
+      }
+      if (*embedder) embedders.emplace(provider.name, std::move(*embedder));
+    }
+  }
   Clock& clock = options.clock ? *options.clock : SystemClock();
-  return std::unique_ptr<Gateway>(new Gateway(std::move(*policy), config.providers,
-                                              std::move(models), std::move(options), clock));
+  auto gateway = std::unique_ptr<Gateway>(new Gateway(
+      std::move(*policy), config.providers, std::move(models), std::move(options), clock));
+  gateway->embedders_ = std::move(embedders);
+  return gateway;
 }
 
 const ProviderConfig* Gateway::FindProvider(const std::string& name) const {
@@ -218,6 +235,75 @@ Result<GatewayResponse> Gateway::Send(Decision decision, const CallContext& cont
   return MakeError(ErrorCode::kUnavailable,
                    "no healthy provider in {}: {}; not falling back outside the policy", zones,
                    fmt::join(states, "; "));
+}
+
+Result<EmbedResponse> Gateway::Embed(const CallContext& context,
+                                     const std::vector<std::string>& texts) {
+  const auto started = clock_.Monotonic();
+  llm::ChatRequest request;
+  int64_t tokens = 0;
+  for (const std::string& text : texts) {
+    request.messages.push_back(llm::Message::User(text));
+    tokens += llm::EstimateTokens(text);
+  }
+  Decision decision = Decide(context, request);
+  decision.rules_.emplace_back("embeddings");
+  if (decision.refused()) {
+    Audit(context, decision, {}, "refused", started);
+    return MakeError(ErrorCode::kPermissionDenied, "refused by routing policy: {}",
+                     decision.reason());
+  }
+  if (!options_.connect) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "this gateway was created without model clients (explain only)");
+  }
+  // Embeddings of masked text would describe the placeholders: any finding keeps them local.
+  const bool local_only = decision.sensitive() || !decision.findings().empty();
+  decision.masked_ = false;
+  std::vector<std::string> attempted;
+  std::vector<std::string> states;
+  for (const std::string& name : decision.candidates()) {
+    const ProviderConfig* provider = FindProvider(name);
+    if (!provider) continue;
+    if (provider->zone == Zone::kCloud && local_only) {
+      states.push_back(fmt::format("{} (cloud zone; the text has findings)", name));
+      continue;
+    }
+    auto embedder = embedders_.find(name);
+    if (embedder == embedders_.end()) {
+      states.push_back(fmt::format("{} (no embedding_model)", name));
+      continue;
+    }
+    if (!health_.Admit(name)) {
+      states.push_back(fmt::format("{} ({})", name, health_.Describe(name)));
+      continue;
+    }
+    attempted.push_back(name);
+    Result<std::vector<std::vector<float>>> vectors = embedder->second->Embed(texts);
+    if (vectors) {
+      health_.RecordSuccess(name);
+      decision.provider_ = name;
+      decision.route_ = provider->zone == Zone::kCloud ? Route::kCloud : Route::kLocal;
+      Audit(context, decision, attempted, "ok", started);
+      return EmbedResponse{std::move(*vectors), embedder->second->model_name(), tokens,
+                           std::move(decision)};
+    }
+    ErrorCode code = vectors.error().code();
+    if (CountsAsFailure(code)) health_.RecordFailure(name);
+    if (!TryNextProvider(code)) {
+      decision.provider_ = name;
+      Audit(context, decision, attempted, fmt::format("error:{}", ErrorCodeName(code)), started);
+      return std::unexpected(
+          std::move(vectors.error()).WithContext(fmt::format("provider '{}'", name)));
+    }
+    states.push_back(fmt::format("{} (failed: {})", name, vectors.error().message()));
+  }
+  Audit(context, decision, attempted, "unavailable", started);
+  return MakeError(ErrorCode::kUnavailable,
+                   "no provider in {} can embed this text: {}; not falling back outside the policy",
+                   local_only ? "the local zone (the text has findings)" : "the allowed zones",
+                   states.empty() ? std::string("none is configured")
+                                  : fmt::format("{}", fmt::join(states, "; ")));
 }
 
 }  // namespace tandem::router

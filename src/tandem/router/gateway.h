@@ -36,6 +36,11 @@ using ModelFactory = std::function<Result<std::unique_ptr<llm::ChatModel>>(
 Result<std::unique_ptr<llm::ChatModel>> DefaultModelFactory(const Config& config,
                                                             const ProviderConfig& provider);
 
+// Builds the embedder of a provider whose `embedding_model` is set, for `model`. The router
+// cannot use the memory module's HTTP embedder, so the caller (the CLI) plugs it in here.
+using EmbedderFactory = std::function<Result<std::unique_ptr<llm::Embedder>>(
+    const Config& config, const ProviderConfig& provider, const std::string& model)>;
+
 struct GatewayOptions {
   Clock* clock = nullptr;           // Health timing and audit times; nullptr: SystemClock().
   AuditSink* audit = nullptr;       // Receives one record per Chat; not owned; may be nullptr.
@@ -45,11 +50,20 @@ struct GatewayOptions {
   // When every allowed provider's circuit is open, wait (Clock::SleepFor) up to this long for
   // the first cooldown to end and try again, instead of failing at once. Zero: fail at once.
   std::chrono::milliseconds max_wait{0};
+  // Empty: no provider serves embeddings (Embed fails kUnavailable).
+  EmbedderFactory embedder_factory = {};
 };
 
 struct GatewayResponse {
   llm::ChatResponse response;  // Masked values already restored.
   Decision decision;           // provider() is the one that answered.
+};
+
+struct EmbedResponse {
+  std::vector<std::vector<float>> vectors;  // One per text, in order.
+  std::string model;                        // The embedding model that answered.
+  int64_t tokens = 0;                       // Estimated input tokens.
+  Decision decision;                        // provider() is the one that answered.
 };
 
 // Thread-safe: clients are thread-safe ChatModels, health has its own lock, the rest is
@@ -77,6 +91,13 @@ class Gateway {
                                const llm::ChatRequest& request,
                                const llm::CallOptions& options = {});
 
+  // Embeds `texts` under the policy (texts scanned as user messages, the profile applies) with
+  // the first allowed healthy candidate that has an embedder. Texts with any finding are only
+  // embedded in the local zone (masked text would embed placeholders). Errors as Send's.
+  Result<EmbedResponse> Embed(const CallContext& context, const std::vector<std::string>& texts);
+  // True when `provider` has an embedder.
+  bool CanEmbed(const std::string& provider) const { return embedders_.contains(provider); }
+
   const Policy& policy() const { return *policy_; }
   ProviderHealth& health() { return health_; }
 
@@ -98,7 +119,8 @@ class Gateway {
 
   std::unique_ptr<Policy> policy_;
   std::vector<ProviderConfig> providers_;
-  std::map<std::string, std::unique_ptr<llm::ChatModel>> models_;  // By provider name.
+  std::map<std::string, std::unique_ptr<llm::ChatModel>> models_;    // By provider name.
+  std::map<std::string, std::unique_ptr<llm::Embedder>> embedders_;  // By provider name.
   GatewayOptions options_;
   Clock& clock_;
   ProviderHealth health_;

@@ -102,7 +102,10 @@ Result<std::unique_ptr<Policy>> Policy::Create(const Config& config) {
                                              .disabled = routing->disabled_detectors});
   if (!scanner) return std::unexpected(std::move(scanner.error()).WithContext("[routing]"));
   std::map<std::string, double> prices;
-  if (routing->generic == GenericRoute::kCheapest) {
+  bool cheapest = routing->generic == GenericRoute::kCheapest;
+  for (const RouteProfile& profile : routing->profiles)
+    cheapest = cheapest || profile.generic == GenericRoute::kCheapest;
+  if (cheapest) {
     Result<llm::PriceCatalog> catalog = llm::PriceCatalog::Load(config);
     if (!catalog) return std::unexpected(catalog.error());
     for (const ProviderConfig& p : config.providers) {
@@ -137,6 +140,22 @@ bool Policy::IsConfidentialPath(std::string_view path) const {
     if (GlobMatch(pattern, path)) return true;
   }
   return false;
+}
+
+const ProviderConfig* Policy::PinnedProvider(std::string_view name) const {
+  if (name.empty()) return nullptr;
+  for (const ProviderConfig& p : providers_) {
+    if (p.name == name) return &p;
+  }
+  for (const ProviderConfig& p : providers_) {
+    if (p.model == name) return &p;
+  }
+  return nullptr;
+}
+
+bool Policy::KnowsProfile(std::string_view name) const {
+  return name.empty() || name == "auto" || FindProfile(routing_, name) ||
+         PinnedProvider(name) != nullptr;
 }
 
 bool Policy::Observe(TaintState& taint, TaintSource source, std::string_view origin,
@@ -204,14 +223,15 @@ void Policy::Escalation(const CallContext& context, const llm::ChatRequest& requ
 }
 
 std::vector<std::string> Policy::Candidates(const std::vector<Zone>& zones, bool strong,
-                                            const std::string& preferred) const {
+                                            const std::string& preferred,
+                                            GenericRoute generic) const {
   struct Ranked {
     double primary;
     int tier_mismatch;
     size_t index;
     const std::string* name;
   };
-  const bool cheapest = routing_.generic == GenericRoute::kCheapest && zones.size() > 1;
+  const bool cheapest = generic == GenericRoute::kCheapest && zones.size() > 1;
   std::vector<Ranked> ranked;
   for (size_t i = 0; i < providers_.size(); ++i) {
     const ProviderConfig& p = providers_[i];
@@ -243,7 +263,25 @@ Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& requ
   Decision d;
   d.fingerprint_ = PayloadFingerprint(request);
   d.findings_ = ScanRequest(request);
+  const bool default_route = context.profile.empty() || context.profile == "auto";
+  const RouteProfile* profile = default_route ? nullptr : FindProfile(routing_, context.profile);
+  const ProviderConfig* pinned =
+      default_route || profile ? nullptr : PinnedProvider(context.profile);
+  if (!default_route && !profile && !pinned) {
+    d.route_ = Route::kDeny;
+    d.reason_ = fmt::format("no route profile, provider or model is named '{}'", context.profile);
+    return d;
+  }
   Escalation(context, request, d);
+  if (profile && profile->tier == "strong") {
+    d.escalation_reasons_.push_back(
+        fmt::format("profile '{}' asks for a strong model", profile->name));
+    d.strong_ = true;
+  } else if (profile && profile->tier == "small") {
+    d.escalation_reasons_.clear();
+    d.strong_ = false;
+  }
+  const GenericRoute generic = profile && profile->generic ? *profile->generic : routing_.generic;
 
   // Sensitivity that masking cannot remove: labels, confidential files, sensitive tools, taint.
   std::vector<std::string> labels;
@@ -293,8 +331,12 @@ Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& requ
     }
   }
   if (deciding) preferred = deciding->provider;
+  if (preferred.empty() && profile) preferred = profile->provider;
+  if (pinned) preferred = pinned->name;
   for (const std::string& label : labels)
     d.rules_.push_back(label);
+  if (profile) d.rules_.push_back("profile:" + profile->name);
+  if (pinned) d.rules_.push_back("model:" + context.profile);
 
   std::string what = d.findings_.empty() ? std::string()
                                          : fmt::format("{} finding(s) ({})", d.findings_.size(),
@@ -319,7 +361,7 @@ Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& requ
                                           : std::vector<Zone>{Zone::kCloud, Zone::kLocal};
     d.reason_ = fmt::format("rule '{}' routes {}", deciding->name, RuleActionName(*action));
   } else {
-    switch (routing_.generic) {
+    switch (generic) {
       case GenericRoute::kLocal:
         zones = {Zone::kLocal};
         break;
@@ -331,11 +373,34 @@ Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& requ
         break;
     }
     d.reason_ = fmt::format("nothing sensitive found; generic routing '{}'",
-                            routing_.generic == GenericRoute::kLocal   ? "local"
-                            : routing_.generic == GenericRoute::kCloud ? "cloud"
-                                                                       : "cheapest");
+                            generic == GenericRoute::kLocal   ? "local"
+                            : generic == GenericRoute::kCloud ? "cloud"
+                                                              : "cheapest");
+    if (profile && profile->generic) d.reason_ += fmt::format(" (profile '{}')", profile->name);
   }
-  d.candidates_ = Candidates(zones, d.strong_, preferred);
+  if (profile && !profile->zones.empty()) {
+    std::erase_if(zones, [&](Zone z) {
+      return std::find(profile->zones.begin(), profile->zones.end(), z) == profile->zones.end();
+    });
+    if (zones.empty()) {
+      d.route_ = Route::kDeny;
+      d.reason_ +=
+          fmt::format("; profile '{}' allows none of the zones this call may use", profile->name);
+      return d;
+    }
+  }
+  d.candidates_ = Candidates(zones, d.strong_, preferred, generic);
+  if (pinned) {
+    std::erase_if(d.candidates_, [&](const std::string& name) { return name != pinned->name; });
+    if (d.candidates_.empty()) {
+      d.route_ = Route::kDeny;
+      d.reason_ += fmt::format(
+          "; the requested model '{}' (provider '{}', {} zone) is not "
+          "allowed for this call",
+          context.profile, pinned->name, ZoneName(pinned->zone));
+      return d;
+    }
+  }
   if (d.candidates_.empty()) {
     d.route_ = Route::kDeny;
     d.reason_ += d.sensitive_ ? "; no local provider is configured, so the call is refused"

@@ -29,6 +29,9 @@ struct CallContext {
   const TaintState* taint = nullptr;     // The task's taint; nullptr: untainted.
   int previous_failures = 0;             // Failed attempts of this step so far.
   bool escalate = false;                 // Watchdog or caller asks for a strong model.
+  // A [[routing.profiles]] name; or a provider's name or model, which pins that provider;
+  // "" or "auto": the default routing. An unknown name gets a refusal decision.
+  std::string profile = {};
 };
 
 // A 64-bit hash of a request's roles, contents and tool calls: binds a decision to its payload.
@@ -56,6 +59,12 @@ class Policy {
   std::vector<Finding> ScanRequest(const llm::ChatRequest& request) const;
 
   bool IsConfidentialPath(std::string_view path) const;
+  // True when CallContext::profile = `name` selects something ("", "auto", a profile, a
+  // provider's name or model).
+  bool KnowsProfile(std::string_view name) const;
+  // The provider `name` pins (by provider name, else by model), or nullptr.
+  const ProviderConfig* PinnedProvider(std::string_view name) const;
+  const std::vector<ProviderConfig>& providers() const { return providers_; }
   const Scanner& scanner() const { return scanner_; }
   const RoutingConfig& config() const { return routing_; }
 
@@ -67,7 +76,7 @@ class Policy {
   void Escalation(const CallContext& context, const llm::ChatRequest& request,
                   Decision& decision) const;
   std::vector<std::string> Candidates(const std::vector<Zone>& zones, bool strong,
-                                      const std::string& preferred) const;
+                                      const std::string& preferred, GenericRoute generic) const;
 
   RoutingConfig routing_;
   Scanner scanner_;

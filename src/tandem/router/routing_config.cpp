@@ -110,6 +110,95 @@ Status ParseRules(const Config& config, const ConfigReader& reader, const toml::
   return {};
 }
 
+Result<GenericRoute> ParseGeneric(const ConfigReader& reader, std::string_view key,
+                                  const std::string& value) {
+  if (value == "local") return GenericRoute::kLocal;
+  if (value == "cloud") return GenericRoute::kCloud;
+  if (value == "cheapest") return GenericRoute::kCheapest;
+  return std::unexpected(reader.ErrorAt(
+      key, fmt::format("unknown value '{}' (expected cloud, local or cheapest)", value)));
+}
+
+Result<RouteProfile> ParseProfile(const Config& config, const toml::table& table, size_t index) {
+  ConfigReader reader(table, fmt::format("routing.profiles[{}]", index));
+  if (Status known =
+          reader.CheckKnownKeys({"name", "description", "generic", "zones", "provider", "tier"});
+      !known) {
+    return std::unexpected(known.error());
+  }
+  RouteProfile profile;
+  profile.line = static_cast<int>(table.source().begin.line);
+  for (auto [key, field] :
+       {std::pair{"name", &profile.name}, std::pair{"description", &profile.description},
+        std::pair{"provider", &profile.provider}, std::pair{"tier", &profile.tier}}) {
+    auto value = reader.String(key);
+    if (!value) return std::unexpected(value.error());
+    if (*value) *field = **value;
+  }
+  if (profile.name.empty()) {
+    return std::unexpected(reader.ErrorAt("name", "every profile needs a non-empty name"));
+  }
+  if (profile.name == "auto") {
+    return std::unexpected(
+        reader.ErrorAt("name", "'auto' is reserved for the default routing (no profile)"));
+  }
+  if (config.FindProvider(profile.name)) {
+    return std::unexpected(
+        reader.ErrorAt("name", fmt::format("'{}' is already a provider's name", profile.name)));
+  }
+  auto generic = reader.String("generic");
+  if (!generic) return std::unexpected(generic.error());
+  if (*generic) {
+    Result<GenericRoute> parsed = ParseGeneric(reader, "generic", **generic);
+    if (!parsed) return std::unexpected(parsed.error());
+    profile.generic = *parsed;
+  }
+  std::vector<std::string> zones;
+  if (Status s = ReadStrings(reader, "zones", zones); !s) return std::unexpected(s.error());
+  for (const std::string& name : zones) {
+    std::optional<Zone> zone = ParseZone(name);
+    if (!zone) {
+      return std::unexpected(reader.ErrorAt(
+          "zones", fmt::format("unknown zone '{}' (expected local or cloud)", name)));
+    }
+    profile.zones.push_back(*zone);
+  }
+  if (!profile.tier.empty() && profile.tier != "small" && profile.tier != "strong") {
+    return std::unexpected(reader.ErrorAt("tier", "expected \"small\" or \"strong\""));
+  }
+  if (!profile.provider.empty()) {
+    if (Status ok = CheckProvider(config, reader, "provider", profile.provider); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  return profile;
+}
+
+Status ParseProfiles(const Config& config, const ConfigReader& reader, const toml::table& table,
+                     RoutingConfig& out) {
+  const toml::node* node = table.get("profiles");
+  if (!node) return {};
+  const toml::array* array = node->as_array();
+  if (!array) {
+    return std::unexpected(reader.ErrorAt("profiles", "expected [[routing.profiles]] tables"));
+  }
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::table* profile_table = array->get(i)->as_table();
+    if (!profile_table) {
+      return std::unexpected(reader.ErrorAt("profiles", fmt::format("entry {} is not a table", i)));
+    }
+    Result<RouteProfile> profile = ParseProfile(config, *profile_table, i);
+    if (!profile) return std::unexpected(profile.error());
+    if (FindProfile(out, profile->name)) {
+      return std::unexpected(
+          ConfigReader(*profile_table, fmt::format("routing.profiles[{}]", i))
+              .ErrorAt("name", fmt::format("a profile named '{}' already exists", profile->name)));
+    }
+    out.profiles.push_back(std::move(*profile));
+  }
+  return {};
+}
+
 Status ReadNonNegative(const ConfigReader& reader, std::string_view key, int64_t& out) {
   auto value = reader.Integer(key);
   if (!value) return std::unexpected(value.error());
@@ -172,9 +261,36 @@ std::string_view RuleActionName(RuleAction action) {
   return "deny";
 }
 
+const RouteProfile* FindProfile(const RoutingConfig& config, std::string_view name) {
+  for (const RouteProfile& profile : config.profiles) {
+    if (profile.name == name) return &profile;
+  }
+  return nullptr;
+}
+
+Status ParseEmbeddingModels(const Config& config, RoutingConfig& out) {
+  const toml::array* providers = config.document->get_as<toml::array>("providers");
+  if (!providers) return {};
+  for (size_t i = 0; i < providers->size() && i < config.providers.size(); ++i) {
+    const toml::table* table = providers->get(i)->as_table();
+    if (!table) continue;
+    ConfigReader reader(*table, fmt::format("providers[{}]", i));
+    auto model = reader.String("embedding_model");
+    if (!model) return std::unexpected(model.error());
+    if (!*model) continue;
+    if ((*model)->empty() || config.providers[i].kind != "openai") {
+      return std::unexpected(reader.ErrorAt(
+          "embedding_model", "must be a model name, on a provider of kind \"openai\""));
+    }
+    out.embedding_models[config.providers[i].name] = **model;
+  }
+  return {};
+}
+
 Result<RoutingConfig> ParseRoutingConfig(const Config& config) {
   RoutingConfig out;
   if (!config.document) return out;
+  if (Status s = ParseEmbeddingModels(config, out); !s) return std::unexpected(s.error());
   const toml::table* table = ConfigReader(*config.document, "").Table("routing");
   if (!table) {
     if (config.document->get("routing")) {
@@ -184,26 +300,19 @@ Result<RoutingConfig> ParseRoutingConfig(const Config& config) {
     return out;
   }
   ConfigReader reader(*table, "routing");
-  if (Status known = reader.CheckKnownKeys(
-          {"generic", "confidential_paths", "keywords", "patterns", "sensitive_tools",
-           "sensitive_labels", "disabled_detectors", "mask", "rules", "escalation", "health"});
+  if (Status known =
+          reader.CheckKnownKeys({"generic", "confidential_paths", "keywords", "patterns",
+                                 "sensitive_tools", "sensitive_labels", "disabled_detectors",
+                                 "mask", "rules", "profiles", "escalation", "health"});
       !known) {
     return std::unexpected(known.error());
   }
   auto generic = reader.String("generic");
   if (!generic) return std::unexpected(generic.error());
   if (*generic) {
-    if (**generic == "local") {
-      out.generic = GenericRoute::kLocal;
-    } else if (**generic == "cloud") {
-      out.generic = GenericRoute::kCloud;
-    } else if (**generic == "cheapest") {
-      out.generic = GenericRoute::kCheapest;
-    } else {
-      return std::unexpected(reader.ErrorAt(
-          "generic",
-          fmt::format("unknown value '{}' (expected cloud, local or cheapest)", **generic)));
-    }
+    Result<GenericRoute> parsed = ParseGeneric(reader, "generic", **generic);
+    if (!parsed) return std::unexpected(parsed.error());
+    out.generic = *parsed;
   }
   for (auto [key, field] :
        {std::pair{"confidential_paths", &out.confidential_paths},
@@ -224,6 +333,9 @@ Result<RoutingConfig> ParseRoutingConfig(const Config& config) {
   }
   if (Status s = ReadTypes(reader, "mask", out.mask); !s) return std::unexpected(s.error());
   if (Status s = ParseRules(config, reader, *table, out); !s) return std::unexpected(s.error());
+  if (Status s = ParseProfiles(config, reader, *table, out); !s) {
+    return std::unexpected(s.error());
+  }
   for (auto [key, parse] : {std::pair{"escalation", 0}, std::pair{"health", 1}}) {
     const toml::node* node = table->get(key);
     if (!node) continue;

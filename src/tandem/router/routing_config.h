@@ -2,6 +2,7 @@
 // escalation thresholds and provider health settings. See docs/routing.md.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,19 @@ struct HealthConfig {
   double cooldown_s = 30;         // Open time before one trial call is let through.
 };
 
+// [[routing.profiles]]: a named way of routing that a caller picks per call (the gateway's
+// `model` field, a task's `policy`). A profile changes where non-sensitive work goes and which
+// model is preferred; it never lets sensitive data out of the local zone.
+struct RouteProfile {
+  std::string name;
+  std::string description;
+  std::optional<GenericRoute> generic;  // Replaces [routing] generic for this profile.
+  std::vector<Zone> zones;              // Only these zones, even for rules; empty: no limit.
+  std::string provider;                 // Preferred provider (must exist).
+  std::string tier;                     // "strong": escalate; "small": never; "": as usual.
+  int line = 0;
+};
+
 struct RoutingConfig {
   // Default "local": with no configuration nothing leaves the machine.
   GenericRoute generic = GenericRoute::kLocal;
@@ -65,9 +79,16 @@ struct RoutingConfig {
   // answer) when nothing else in the call is sensitive. Empty: no masking.
   std::vector<EntityType> mask;
   std::vector<RoutingRule> rules;
+  std::vector<RouteProfile> profiles;
+  // Provider name -> its `embedding_model` ([[providers]] key read here): the model that
+  // provider serves at /embeddings for the gateway. Providers without one embed nothing.
+  std::map<std::string, std::string> embedding_models;
   EscalationConfig escalation;
   HealthConfig health;
 };
+
+// The profile named `name`, or nullptr.
+const RouteProfile* FindProfile(const RoutingConfig& config, std::string_view name);
 
 // Reads [routing] from the configuration (defaults when absent). Fails with kInvalidArgument
 // naming file:line and key of the first bad value, including rules naming unknown providers.

@@ -198,8 +198,16 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   http_.set_read_timeout(options_.read_timeout_s, 0);
   http_.set_write_timeout(options_.write_timeout_s, 0);
   http_.set_keep_alive_timeout(5);
-  http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
+  http_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty() && req.path.starts_with("/v1/")) {  // OpenAI's error shape.
+      SendJson(res, res.status,
+               {{"error",
+                 {{"message", res.status == 413 ? "the request body is too large (max_body_bytes)"
+                                                : "no such endpoint"},
+                  {"type", "invalid_request_error"},
+                  {"param", nullptr},
+                  {"code", res.status == 413 ? "payload_too_large" : "not_found"}}}});
+    } else if (res.body.empty()) {
       SendError(res, res.status, res.status == 413 ? "payload_too_large" : "not_found",
                 res.status == 413 ? "the request body is too large" : "no such endpoint");
     }
@@ -214,6 +222,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddTaskRoutes();
   AddAgentProtocolRoutes();
   AddApprovalRoutes();
+  AddOpenAiRoutes();
   AddWebUiRoutes();
 }
 

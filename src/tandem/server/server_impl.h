@@ -45,6 +45,7 @@ class Server::Impl {
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
   void AddApprovalRoutes();       // approval_api.cpp
+  void AddOpenAiRoutes();         // openai_gateway.cpp
 
   // Approval handlers (approval_api.cpp).
   void ApproveCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -61,6 +62,16 @@ class Server::Impl {
   // decisions it shows (task_routing.cpp).
   void AddWebUiRoutes();
   void ShowTaskRouting(const httplib::Request& req, httplib::Response& res, const Principal& who);
+
+  // OpenAI-compatible gateway (openai_gateway.cpp): routes whose errors, auth ones included,
+  // come in OpenAI's shape.
+  void OpenAiRoute(const std::string& method, const std::string& pattern, Access access,
+                   Handler handler);
+  void ChatCompletions(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void Embeddings(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  nlohmann::ordered_json ModelList() const;
+  // The optional "policy" (route profile) of a new task's body into `options`.
+  Status ReadTaskPolicy(const nlohmann::json& body, agent::RunOptions& options) const;
 
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);

@@ -124,6 +124,9 @@ Result<store::TaskRecord> Server::Impl::StartTask(const json& body, const Princi
   Result<agent::Budget> budget = ParseBudget(body.value("budget", json()));
   if (!budget) return std::unexpected(budget.error());
   options.budget = *budget;
+  if (Status profile = ReadTaskPolicy(body, options); !profile) {
+    return std::unexpected(profile.error());
+  }
   json shared = body.value("shared", json(false));
   if (!shared.is_boolean()) return MakeError(ErrorCode::kInvalidArgument, "shared must be a bool");
   std::string task_id = NewId();
