@@ -78,6 +78,8 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<agent::ModelAccess> models_;
   tools::Registry registry_;
   std::unique_ptr<Server> server_;
+  // Prices /api/cost's all-cloud figure; SetUp loads it from config_ (gpt-4o-mini).
+  std::optional<cost::CloudReference> cloud_reference_;
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".
   std::string root_, alice_, bob_, victor_;
 };

@@ -205,6 +205,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddPlumbingRoutes();
   AddTaskRoutes();
   AddAgentProtocolRoutes();
+  AddViewRoutes();
 }
 
 std::optional<Principal> Server::Impl::Authenticate(const httplib::Request& req,

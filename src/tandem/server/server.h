@@ -12,6 +12,8 @@
 #include <string>
 
 #include "tandem/core/config.h"
+#include "tandem/cost/usage_summary.h"
+#include "tandem/router/health.h"
 #include "tandem/server/auth.h"
 #include "tandem/server/task_runner.h"
 
@@ -43,6 +45,10 @@ struct ServerDeps {
   const tools::Registry* tools = nullptr;  // Required.
   const router::Policy* policy = nullptr;  // Optional: taint tracking.
   std::filesystem::path home;              // TANDEM_HOME: workspaces live under it.
+  // Read views (views_api.cpp); each optional.
+  const Config* config = nullptr;                       // Providers listed by /api/providers.
+  const router::ProviderHealth* health = nullptr;       // Circuit states; nullptr: all healthy.
+  std::optional<cost::CloudReference> cloud_reference;  // Prices /api/cost's all-cloud figure.
 };
 
 // Thread-safe. Start() serves on background threads until Stop().

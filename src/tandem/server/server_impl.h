@@ -44,6 +44,7 @@ class Server::Impl {
   void AddPlumbingRoutes();
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
+  void AddViewRoutes();           // views_api.cpp
 
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -74,6 +75,11 @@ class Server::Impl {
   void ApListArtifacts(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void ApDownloadArtifact(const httplib::Request& req, httplib::Response& res,
                           const Principal& who);
+
+  // Read views for the UI (views_api.cpp).
+  void CostView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void AuditView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ProvidersView(const httplib::Request& req, httplib::Response& res, const Principal& who);
 
   // The task named by the first path capture when `who` may see it; otherwise fills a 404
   // (also for tasks that exist but are hidden: their existence is not disclosed).

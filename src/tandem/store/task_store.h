@@ -18,7 +18,8 @@ struct sqlite3;
 namespace tandem::store {
 
 struct LedgerFilter {
-  std::string task_id;  // Empty: all tasks.
+  std::string task_id;   // Empty: all tasks.
+  int64_t since_ms = 0;  // Only rows created at or after this Unix time in ms; 0: all.
 };
 
 // What a task's model calls used, summed over its ledger rows.
@@ -66,6 +67,9 @@ class TaskStore {
 
   Result<int64_t> AppendAudit(const AuditRecord& record);
   Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id);
+  // Every task's records, newest first: at most `limit`, with ids below `before_id` when it is
+  // positive (the id of the last record of the previous page).
+  Result<std::vector<AuditRecord>> ListAuditPage(int limit, int64_t before_id = 0);
 
   // Inserts or replaces the task's one summary of its older steps.
   Status SaveContextSummary(const ContextSummary& summary);
