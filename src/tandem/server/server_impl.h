@@ -96,6 +96,7 @@ class Server::Impl {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   int port_ = 0;
+  socket_t listen_socket_ = -1;  // Set while binding (see the constructor).
 };
 
 // {"error": {"code": ..., "message": ...}} with `status`.
