@@ -12,6 +12,8 @@
 #include "tandem/agent/delegate.h"
 #include "tandem/core/config.h"
 #include "tandem/core/error.h"
+#include "tandem/cost/usage_summary.h"
+#include "tandem/llm/price_catalog.h"
 #include "tandem/memory/memory_store.h"
 #include "tandem/router/gateway.h"
 #include "tandem/store/task_store.h"
@@ -85,6 +87,11 @@ struct RuntimeOptions {
 // Opens the store, gateway, model access and built-in tools from `config` (cmd_run.cpp); shared by
 // `run`, `resume` and `serve`. Configuration problems come back as kFailedPrecondition.
 Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions options = {});
+
+// Reads cost's reference cloud model from `config`, priced by llm's catalog (cmd_cost.cpp);
+// `cost report` and `serve` share it.
+Result<std::optional<cost::CloudReference>> LoadCloudReference(const Config& config,
+                                                               const llm::PriceCatalog& prices);
 
 // Each cmd_*.cpp registers its subcommand(s) on the root app.
 void AddConfigCommands(CLI::App& app, CommandState& state);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "tandem/core/cancellation.h"
+#include "tandem/cost/usage_summary.h"
 #include "tandem/server/server.h"
 
 namespace tandem::cli {
@@ -34,6 +35,11 @@ void ServeCommand(CommandState& state, const ServeFlags& flags) {
     return;
   }
   Runtime& rt = **runtime;
+  Result<std::optional<cost::CloudReference>> reference = LoadCloudReference(rt.config, rt.prices);
+  if (!reference) {
+    state.exit_code = ReportError(reference.error(), kExitConfig);
+    return;
+  }
   auto server =
       server::Server::Create({.store = rt.store.get(),
                               .models = rt.models.get(),
@@ -43,7 +49,10 @@ void ServeCommand(CommandState& state, const ServeFlags& flags) {
                               .tools_config = &rt.tools_config,
                               .memory = rt.memory.get(),
                               .memory_options = rt.memory_options,
-                              .context_tokens = agent::ContextWindowFor(rt.config, &rt.prices)},
+                              .context_tokens = agent::ContextWindowFor(rt.config, &rt.prices),
+                              .config = &rt.config,
+                              .health = &rt.gateway->health(),
+                              .cloud_reference = *reference},
                              *options);
   if (!server) {
     state.exit_code = ReportError(server.error(), kExitTaskFailed);

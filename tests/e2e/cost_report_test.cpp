@@ -1,5 +1,6 @@
 // `tandem cost report` against the ledger written by a real run through a loopback provider:
 // totals equal exactly the usage the provider reported, priced from the catalog.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -57,6 +58,27 @@ TEST(CostReportEndToEndTest, TotalsEqualTheReportedUsageAndTheSumOfRows) {
   ASSERT_EQ(by_zone.exit_code, 0);
   EXPECT_EQ(nlohmann::json::parse(by_zone.out)["groups"][0]["key"], "cloud");
   EXPECT_EQ(testing::RunTandem({"cost", "report", "--by", "week"}, options).exit_code, 2);
+
+  // All-cloud defaults to the configured cloud model (what was paid); [cost] can name another.
+  EXPECT_EQ(json["all_cloud"]["reference_model"], "gpt-4o-mini");
+  EXPECT_NEAR(json["all_cloud"]["all_cloud_usd"].get<double>(), expected_usd, 1e-12);
+  EXPECT_NEAR(json["all_cloud"]["savings_usd"].get<double>(), 0, 1e-12);
+  std::filesystem::path reference = dir.Write(
+      "reference.toml", testing::ReadFile(config) + "[cost]\nreference_cloud_model = \"gpt-4o\"\n");
+  testing::ProcessResult priced = testing::RunTandem(
+      {"--config", reference.string(), "cost", "report", "--by", "model"}, options);
+  ASSERT_EQ(priced.exit_code, 0) << priced.err;
+  EXPECT_THAT(priced.out, ::testing::HasSubstr("gpt-4o-mini"));
+  double all_cloud = (1200 + 1500 + 800) * 2.5e-6 + (300 + 40 + 20) * 1.0e-5;
+  EXPECT_THAT(priced.out, ::testing::HasSubstr(fmt::format(
+                              "all in the cloud on gpt-4o: {:.6f} USD; saved {:.6f} USD", all_cloud,
+                              all_cloud - expected_usd)));
+  std::filesystem::path unknown = dir.Write(
+      "unknown.toml", testing::ReadFile(config) + "[cost]\nreference_cloud_model = \"gpt-99\"\n");
+  testing::ProcessResult refused =
+      testing::RunTandem({"--config", unknown.string(), "cost", "report"}, options);
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_THAT(refused.err, ::testing::HasSubstr("reference_cloud_model"));
 }
 
 }  // namespace

@@ -96,6 +96,14 @@ void ServerTest::SetUp() {
   auto prices = llm::PriceCatalog::Load(config_);
   ASSERT_TRUE(prices) << prices.error().message();
   prices_ = std::move(*prices);
+  auto reference = cost::LoadCloudReference(
+      config_, [this](std::string_view model) -> std::optional<cost::TokenPrices> {
+        std::optional<llm::ModelPrice> price = prices_.Find(model);
+        if (!price) return std::nullopt;
+        return cost::TokenPrices{price->input_cost_per_token, price->output_cost_per_token};
+      });
+  ASSERT_TRUE(reference) << reference.error().message();
+  cloud_reference_ = *reference;
   audit_ = std::make_unique<agent::StoreAuditSink>(store_.get());
   auto gateway = router::Gateway::Create(config_, {.audit = audit_.get()});
   ASSERT_TRUE(gateway) << gateway.error().message();
@@ -137,7 +145,10 @@ void ServerTest::StartServer() {
                                 .home = dir_.path() / "home",
                                 .tools_config = &tools_config_,
                                 .memory = memory_.get(),
-                                .memory_options = memory_options_},
+                                .memory_options = memory_options_,
+                                .config = &config_,
+                                .health = &gateway_->health(),
+                                .cloud_reference = cloud_reference_},
                                options_);
   ASSERT_TRUE(server) << server.error().message();
   server_ = std::move(*server);

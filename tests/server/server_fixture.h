@@ -85,6 +85,8 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<memory::MemoryStore> memory_;  // Passed when set, with memory_options_.
   agent::AgentMemoryOptions memory_options_;
   std::unique_ptr<Server> server_;
+  // Prices /api/cost's all-cloud figure; SetUp loads it from config_ (gpt-4o-mini).
+  std::optional<cost::CloudReference> cloud_reference_;
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".
   std::string root_, alice_, bob_, victor_;
 };

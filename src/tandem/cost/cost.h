@@ -13,4 +13,5 @@
 #include "tandem/cost/ledger_report.h"
 #include "tandem/cost/planner.h"
 #include "tandem/cost/report.h"
+#include "tandem/cost/usage_summary.h"
 #include "tandem/cost/workload.h"

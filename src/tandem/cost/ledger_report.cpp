@@ -12,8 +12,9 @@ Result<LedgerGrouping> ParseLedgerGrouping(std::string_view name) {
   if (name == "provider") return LedgerGrouping::kProvider;
   if (name == "zone") return LedgerGrouping::kZone;
   if (name == "day") return LedgerGrouping::kDay;
+  if (name == "model") return LedgerGrouping::kModel;
   return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown grouping '{}' (expected task, provider, zone or day)", name);
+                   "unknown grouping '{}' (expected task, provider, zone, day or model)", name);
 }
 
 std::string UtcDay(int64_t unix_ms) {
@@ -24,9 +25,7 @@ std::string UtcDay(int64_t unix_ms) {
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
 }
 
-namespace {
-
-void Add(LedgerTotals& totals, const store::LedgerRow& row) {
+void AddToTotals(LedgerTotals& totals, const store::LedgerRow& row) {
   ++totals.calls;
   if (row.outcome != "ok") ++totals.failed_calls;
   totals.prompt_tokens += row.prompt_tokens;
@@ -40,6 +39,8 @@ void Add(LedgerTotals& totals, const store::LedgerRow& row) {
   totals.latency_ms += row.latency_ms;
 }
 
+namespace {
+
 std::string GroupKey(const store::LedgerRow& row, LedgerGrouping grouping) {
   switch (grouping) {
     case LedgerGrouping::kTask:
@@ -50,6 +51,8 @@ std::string GroupKey(const store::LedgerRow& row, LedgerGrouping grouping) {
       return row.zone.empty() ? "(none)" : row.zone;
     case LedgerGrouping::kDay:
       return UtcDay(row.created_at_ms);
+    case LedgerGrouping::kModel:
+      return row.model.empty() ? "(none)" : row.model;
   }
   return "";
 }
@@ -60,8 +63,8 @@ LedgerReport BuildLedgerReport(const std::vector<store::LedgerRow>& rows, Ledger
   LedgerReport report;
   report.grouping = grouping;
   for (const store::LedgerRow& row : rows) {
-    Add(report.groups[GroupKey(row, grouping)], row);
-    Add(report.total, row);
+    AddToTotals(report.groups[GroupKey(row, grouping)], row);
+    AddToTotals(report.total, row);
   }
   return report;
 }

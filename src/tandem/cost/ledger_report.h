@@ -12,8 +12,8 @@
 
 namespace tandem::cost {
 
-enum class LedgerGrouping { kTask, kProvider, kZone, kDay };
-// Parses "task", "provider", "zone" or "day".
+enum class LedgerGrouping { kTask, kProvider, kZone, kDay, kModel };
+// Parses "task", "provider", "zone", "day" or "model".
 Result<LedgerGrouping> ParseLedgerGrouping(std::string_view name);
 
 struct LedgerTotals {
@@ -29,9 +29,13 @@ struct LedgerTotals {
 
 struct LedgerReport {
   LedgerGrouping grouping = LedgerGrouping::kTask;
-  std::map<std::string, LedgerTotals> groups;  // Key: task id, provider, zone or "YYYY-MM-DD".
-  LedgerTotals total;                          // Exactly the sum of the rows.
+  // Key: task id, provider, zone, "YYYY-MM-DD" or model.
+  std::map<std::string, LedgerTotals> groups;
+  LedgerTotals total;  // Exactly the sum of the rows.
 };
+
+// Adds one row to `totals` (a call, its tokens, its cost when priced).
+void AddToTotals(LedgerTotals& totals, const store::LedgerRow& row);
 
 // Aggregates rows (UTC days).
 LedgerReport BuildLedgerReport(const std::vector<store::LedgerRow>& rows, LedgerGrouping grouping);

@@ -57,7 +57,9 @@ Status ApplyWorkloadTable(const toml::table& table, std::string_view key_prefix,
   if (Status known = reader.CheckKnownKeys(
           {"tokens_per_month", "output_share", "hours_per_day", "sensitive_share", "model_size",
            "prompt_tokens_per_call", "output_tokens_per_call", "instance", "local_profile",
-           "api_models", "spot_discount"});
+           "api_models", "spot_discount",
+           // Read by LoadCloudReference (usage_summary.h), not by the planner.
+           "reference_cloud_model"});
       !known) {
     return known;
   }

@@ -174,7 +174,7 @@ std::optional<Result<GatewayResponse>> Gateway::TryCandidates(
       return GatewayResponse{std::move(*answer), std::move(decision)};
     }
     ErrorCode code = answer.error().code();
-    if (CountsAsFailure(code)) health_.RecordFailure(name);
+    if (CountsAsFailure(code)) health_.RecordFailure(name, ErrorCodeName(code));
     if (!TryNextProvider(code)) {
       decision.provider_ = name;
       Audit(context, decision, attempted, fmt::format("error:{}", ErrorCodeName(code)), started);

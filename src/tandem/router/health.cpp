@@ -28,13 +28,15 @@ bool ProviderHealth::Admit(const std::string& provider) {
 
 void ProviderHealth::RecordSuccess(const std::string& provider) {
   std::lock_guard lock(mu_);
-  breakers_[provider] = Breaker{};
+  Breaker& breaker = breakers_[provider];
+  breaker = Breaker{.last_error = std::move(breaker.last_error)};
 }
 
-void ProviderHealth::RecordFailure(const std::string& provider) {
+void ProviderHealth::RecordFailure(const std::string& provider, std::string_view error) {
   std::lock_guard lock(mu_);
   Breaker& breaker = breakers_[provider];
   ++breaker.consecutive_failures;
+  breaker.last_error = error.empty() ? "failed" : std::string(error);
   breaker.trial_in_flight = false;
   if (breaker.open || breaker.consecutive_failures >= config_.failure_threshold) {
     breaker.open = true;
@@ -53,6 +55,12 @@ std::optional<std::chrono::milliseconds> ProviderHealth::TimeUntilAvailable(
   auto left = it->second.open_until - clock_.Monotonic();
   if (left.count() <= 0) return std::chrono::milliseconds(0);
   return std::chrono::ceil<std::chrono::milliseconds>(left);
+}
+
+std::string ProviderHealth::LastError(const std::string& provider) const {
+  std::lock_guard lock(mu_);
+  auto it = breakers_.find(provider);
+  return it == breakers_.end() ? "" : it->second.last_error;
 }
 
 std::string ProviderHealth::Describe(const std::string& provider) const {

@@ -25,7 +25,11 @@ class ProviderHealth {
   // True when a call may be attempted now; in the half-open state it admits one trial at a time.
   bool Admit(const std::string& provider);
   void RecordSuccess(const std::string& provider);
-  void RecordFailure(const std::string& provider);
+  // `error` says what failed (an error code name); provider messages are not kept, since
+  // they may echo the prompt.
+  void RecordFailure(const std::string& provider, std::string_view error = {});
+  // The `error` of the provider's latest failure, "" when it never failed.
+  std::string LastError(const std::string& provider) const;
 
   // How long until `provider` admits a call again: zero when available now, nullopt while a
   // half-open trial is in flight (unknown).
@@ -40,6 +44,7 @@ class ProviderHealth {
     bool open = false;
     bool trial_in_flight = false;
     std::chrono::steady_clock::time_point open_until{};
+    std::string last_error;  // Kept across successes: it is history, not state.
   };
   bool AvailableLocked(const Breaker& breaker) const;
 

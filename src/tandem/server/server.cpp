@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "tandem/core/config_reader.h"
 #include "tandem/server/server_impl.h"
@@ -194,6 +198,13 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   http_.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
+  // httplib 0.11 (Debian's build) listens with a backlog of 5: a burst of connections (many
+  // event streams opening at once) overflows it, and the kernel drops SYNs that clients retry
+  // only after a second. Start() raises it on the socket remembered here.
+  http_.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
   http_.set_payload_max_length(options_.max_body_bytes);
   http_.set_read_timeout(options_.read_timeout_s, 0);
   http_.set_write_timeout(options_.write_timeout_s, 0);
@@ -223,6 +234,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddAgentProtocolRoutes();
   AddApprovalRoutes();
   AddOpenAiRoutes();
+  AddViewRoutes();
   AddWebUiRoutes();
 }
 
@@ -372,6 +384,10 @@ Status Server::Impl::Start() {
   if (port_ < 0) {
     return MakeError(ErrorCode::kUnavailable, "cannot listen on {}:{}", options_.host,
                      options_.port);
+  }
+  // Linux lets listen() be called again on a listening socket to change its backlog.
+  if (listen_socket_ >= 0 && ::listen(listen_socket_, SOMAXCONN) != 0) {
+    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
   }
   thread_ = std::thread([this] { http_.listen_after_bind(); });
   // httplib's stop() does nothing until the listen loop has started, so a Stop() right after

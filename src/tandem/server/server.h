@@ -12,6 +12,8 @@
 #include <string>
 
 #include "tandem/core/config.h"
+#include "tandem/cost/usage_summary.h"
+#include "tandem/router/health.h"
 #include "tandem/server/auth.h"
 #include "tandem/server/task_runner.h"
 
@@ -52,6 +54,10 @@ struct ServerDeps {
   memory::MemoryStore* memory = nullptr;
   agent::AgentMemoryOptions memory_options;
   int64_t context_tokens = 0;  // Context window of every run (ContextWindowFor); 0: unlimited.
+  // Read views (views_api.cpp); each optional.
+  const Config* config = nullptr;                       // Providers listed by /api/providers.
+  const router::ProviderHealth* health = nullptr;       // Circuit states; nullptr: all healthy.
+  std::optional<cost::CloudReference> cloud_reference;  // Prices /api/cost's all-cloud figure.
 };
 
 // Thread-safe. Start() serves on background threads until Stop().

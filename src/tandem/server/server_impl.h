@@ -46,6 +46,7 @@ class Server::Impl {
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
   void AddApprovalRoutes();       // approval_api.cpp
   void AddOpenAiRoutes();         // openai_gateway.cpp
+  void AddViewRoutes();           // views_api.cpp
 
   // Approval handlers (approval_api.cpp).
   void ApproveCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -103,6 +104,11 @@ class Server::Impl {
   void ApDownloadArtifact(const httplib::Request& req, httplib::Response& res,
                           const Principal& who);
 
+  // Read views for the UI (views_api.cpp).
+  void CostView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void AuditView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ProvidersView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+
   // The task named by the first path capture when `who` may see it; otherwise fills a 404
   // (also for tasks that exist but are hidden: their existence is not disclosed).
   std::optional<store::TaskRecord> VisibleTask(const httplib::Request& req, httplib::Response& res,
@@ -119,6 +125,7 @@ class Server::Impl {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   int port_ = 0;
+  socket_t listen_socket_ = -1;  // Set while binding (see the constructor).
 };
 
 // {"error": {"code": ..., "message": ...}} with `status`.

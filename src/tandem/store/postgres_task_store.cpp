@@ -1,6 +1,7 @@
 #include "tandem/store/postgres_task_store.h"
 
 #include <array>
+#include <limits>
 
 #include "tandem/core/clock.h"
 #include "tandem/store/pg_connection.h"
@@ -508,16 +509,33 @@ Result<int64_t> PostgresTaskStore::AppendAudit(const AuditRecord& record) {
                    .Add(record.created_at_ms)));
 }
 
+namespace {
+
+AuditRecord ReadAudit(const Rows& r, int i) {
+  return AuditRecord{r.Int(i, 0),  r.Text(i, 1), r.Int(i, 2),
+                     r.Text(i, 3), r.Text(i, 4), r.Int(i, 5)};
+}
+
+}  // namespace
+
 Result<std::vector<AuditRecord>> PostgresTaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
   return Collect<AuditRecord>(
       db_->Run("SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit "
                "WHERE task_id = $1 ORDER BY id",
                Params().Add(task_id)),
-      [](const Rows& r, int i) {
-        return AuditRecord{r.Int(i, 0),  r.Text(i, 1), r.Int(i, 2),
-                           r.Text(i, 3), r.Text(i, 4), r.Int(i, 5)};
-      });
+      ReadAudit);
+}
+
+Result<std::vector<AuditRecord>> PostgresTaskStore::ListAuditPage(int limit, int64_t before_id) {
+  std::lock_guard lock(mu_);
+  return Collect<AuditRecord>(
+      db_->Run("SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit "
+               "WHERE id < $1 ORDER BY id DESC LIMIT $2",
+               Params()
+                   .Add(before_id > 0 ? before_id : std::numeric_limits<int64_t>::max())
+                   .Add(int64_t{limit})),
+      ReadAudit);
 }
 
 Result<int64_t> PostgresTaskStore::AppendLedger(const LedgerRow& row) {
@@ -546,13 +564,19 @@ Result<int64_t> PostgresTaskStore::AppendLedger(const LedgerRow& row) {
 
 Result<std::vector<LedgerRow>> PostgresTaskStore::ListLedger(const LedgerFilter& filter) {
   std::lock_guard lock(mu_);
-  if (filter.task_id.empty()) {
-    return Collect<LedgerRow>(db_->Run(fmt::format("{} ORDER BY id", kLedgerColumns)), ReadLedger);
+  std::string where;
+  Params params;
+  if (!filter.task_id.empty()) {
+    where = " WHERE task_id = $1";
+    params.Add(filter.task_id);
+  }
+  if (filter.since_ms > 0) {
+    where += fmt::format(" {} created_at_ms >= ${}", where.empty() ? "WHERE" : "AND",
+                         params.values().size() + 1);
+    params.Add(filter.since_ms);
   }
   return Collect<LedgerRow>(
-      db_->Run(fmt::format("{} WHERE task_id = $1 ORDER BY id", kLedgerColumns),
-               Params().Add(filter.task_id)),
-      ReadLedger);
+      db_->Run(fmt::format("{}{} ORDER BY id", kLedgerColumns, where), params), ReadLedger);
 }
 
 Result<LedgerTotals> PostgresTaskStore::SumLedger(std::string_view task_id) {

@@ -44,6 +44,7 @@ class PostgresTaskStore final : public TaskStore {
 
   Result<int64_t> AppendAudit(const AuditRecord& record) override;
   Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id) override;
+  Result<std::vector<AuditRecord>> ListAuditPage(int limit, int64_t before_id = 0) override;
 
   Status SaveContextSummary(const ContextSummary& summary) override;
   Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) override;

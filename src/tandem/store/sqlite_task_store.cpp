@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <limits>
 
 #include "tandem/core/sqlite.h"
 #include "tandem/store/rows.h"
@@ -450,15 +451,32 @@ Result<int64_t> SqliteTaskStore::AppendAudit(const AuditRecord& record) {
   return sqlite3_last_insert_rowid(db_);
 }
 
+namespace {
+
+AuditRecord ReadAudit(const Statement& r) {
+  return AuditRecord{r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5)};
+}
+
+}  // namespace
+
 Result<std::vector<AuditRecord>> SqliteTaskStore::ListAudit(std::string_view task_id) {
   std::lock_guard lock(mu_);
   Result<Statement> s = statements_->Prepare(
       "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE task_id = ? "
       "ORDER BY id");
   if (s) s->Bind(1, task_id);
-  return Collect<AuditRecord>(std::move(s), [](const Statement& r) {
-    return AuditRecord{r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5)};
-  });
+  return Collect<AuditRecord>(std::move(s), ReadAudit);
+}
+
+Result<std::vector<AuditRecord>> SqliteTaskStore::ListAuditPage(int limit, int64_t before_id) {
+  std::lock_guard lock(mu_);
+  Result<Statement> s = statements_->Prepare(
+      "SELECT id, task_id, step_seq, kind, payload, created_at_ms FROM audit WHERE id < ? "
+      "ORDER BY id DESC LIMIT ?");
+  if (s)
+    s->Bind(1, before_id > 0 ? before_id : std::numeric_limits<int64_t>::max())
+        .Bind(2, int64_t{limit});
+  return Collect<AuditRecord>(std::move(s), ReadAudit);
 }
 
 Result<int64_t> SqliteTaskStore::AppendLedger(const LedgerRow& row) {
@@ -505,11 +523,13 @@ Result<std::vector<LedgerRow>> SqliteTaskStore::ListLedger(const LedgerFilter& f
       "cached_prompt_tokens, estimated, cost_usd, time_to_first_token_ms, latency_ms, outcome, "
       "created_at_ms FROM ledger";
   // Separate statements, so that a task's rows come through ledger_by_task.
-  Result<Statement> s =
-      filter.task_id.empty()
-          ? statements_->Prepare(fmt::format("{} ORDER BY id", kColumns))
-          : statements_->Prepare(fmt::format("{} WHERE task_id = ? ORDER BY id", kColumns));
-  if (s && !filter.task_id.empty()) s->Bind(1, filter.task_id);
+  std::string where = filter.task_id.empty() ? "" : " WHERE task_id = ?";
+  if (filter.since_ms > 0)
+    where += where.empty() ? " WHERE created_at_ms >= ?" : " AND created_at_ms >= ?";
+  Result<Statement> s = statements_->Prepare(fmt::format("{}{} ORDER BY id", kColumns, where));
+  int index = 1;
+  if (s && !filter.task_id.empty()) s->Bind(index++, filter.task_id);
+  if (s && filter.since_ms > 0) s->Bind(index, filter.since_ms);
   return Collect<LedgerRow>(std::move(s), [](const Statement& r) {
     LedgerRow row;
     row.id = r.Int(0);

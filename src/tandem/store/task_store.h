@@ -23,7 +23,8 @@ struct Config;
 namespace tandem::store {
 
 struct LedgerFilter {
-  std::string task_id;  // Empty: all tasks.
+  std::string task_id;   // Empty: all tasks.
+  int64_t since_ms = 0;  // Only rows created at or after this Unix time in ms; 0: all.
 };
 
 // What a task's model calls used, summed over its ledger rows.
@@ -102,6 +103,9 @@ class TaskStore {
 
   virtual Result<int64_t> AppendAudit(const AuditRecord& record) = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id) = 0;
+  // Every task's records, newest first: at most `limit`, with ids below `before_id` when it is
+  // positive (the id of the last record of the previous page).
+  virtual Result<std::vector<AuditRecord>> ListAuditPage(int limit, int64_t before_id = 0) = 0;
 
   // Inserts or replaces the task's one summary of its older steps.
   virtual Status SaveContextSummary(const ContextSummary& summary) = 0;
