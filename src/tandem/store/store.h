@@ -6,4 +6,5 @@
 #pragma once
 
 #include "tandem/store/records.h"     // IWYU pragma: export
+#include "tandem/store/schedule_store.h"  // IWYU pragma: export
 #include "tandem/store/task_store.h"  // IWYU pragma: export

@@ -12,6 +12,7 @@
 #include "tandem/core/sqlite.h"
 #include "tandem/core/wal_checkpointer.h"
 #include "tandem/store/records.h"
+#include "tandem/store/schedule_store.h"
 
 struct sqlite3;
 
@@ -28,13 +29,13 @@ struct LedgerTotals {
 };
 
 // Thread-safe: one connection guarded by mu_.
-class TaskStore {
+class TaskStore final : public ScheduleStore {
  public:
   // Opens (creating if needed) the database at `path` and applies pending migrations.
   // Fails with kFailedPrecondition for a database written by a newer Tandem, kDataLoss for a
   // file that is not a Tandem database, kUnavailable when it cannot be opened.
   static Result<std::unique_ptr<TaskStore>> Open(const std::filesystem::path& path);
-  ~TaskStore();
+  ~TaskStore() override;
   TaskStore(const TaskStore&) = delete;
   TaskStore& operator=(const TaskStore&) = delete;
 
@@ -95,6 +96,17 @@ class TaskStore {
 
   // Counts of tasks, steps, model calls and routing decisions.
   Result<StoreTotals> Totals();
+
+  // ScheduleStore (schedule_store.cpp).
+  Status CreateSchedule(const ScheduleRecord& schedule) override;
+  Result<std::optional<ScheduleRecord>> GetSchedule(std::string_view id) override;
+  Result<std::vector<ScheduleRecord>> ListSchedules() override;
+  Status DeleteSchedule(std::string_view id) override;
+  Status SaveScheduleProgress(std::string_view id, const ScheduleProgress& progress,
+                              std::span<const ScheduleRunRecord> runs,
+                              int64_t updated_at_ms) override;
+  Result<std::vector<ScheduleRunRecord>> ListScheduleRuns(std::string_view schedule_id,
+                                                          int limit = 50) override;
 
  private:
   explicit TaskStore(sqlite3* db);
