@@ -19,8 +19,8 @@ struct Field {
   std::span<const std::string_view> names;  // names[i] stands for min + i.
 };
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 constexpr std::array<std::string_view, 7> kDayNames = {"SUN", "MON", "TUE", "WED",
                                                        "THU", "FRI", "SAT"};
 
@@ -129,10 +129,10 @@ std::string_view Expand(std::string_view text) {
   struct Macro {
     std::string_view name, expansion;
   };
-  constexpr Macro kMacros[] = {
-      {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
-      {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
-      {"@annually", "0 0 1 1 *"}};
+  constexpr Macro kMacros[] = {{"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},
+                               {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
+                               {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
+                               {"@annually", "0 0 1 1 *"}};
   for (const Macro& macro : kMacros) {
     if (text == macro.name) return macro.expansion;
   }

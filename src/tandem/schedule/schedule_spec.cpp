@@ -13,7 +13,8 @@ using nlohmann::ordered_json;
 
 Status CheckBudget(const json& budget) {
   if (budget.is_null()) return {};
-  if (!budget.is_object()) return MakeError(ErrorCode::kInvalidArgument, "budget must be an object");
+  if (!budget.is_object())
+    return MakeError(ErrorCode::kInvalidArgument, "budget must be an object");
   for (const auto& [key, value] : budget.items()) {
     if (key != "usd" && key != "tokens" && key != "seconds" && key != "tool_calls") {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -32,7 +33,8 @@ Status Read(const json& body, const char* key, T& out) {
   if (!body.contains(key) || body[key].is_null()) return {};
   const json& value = body[key];
   if constexpr (std::is_same_v<T, bool>) {
-    if (!value.is_boolean()) return MakeError(ErrorCode::kInvalidArgument, "{} must be a bool", key);
+    if (!value.is_boolean())
+      return MakeError(ErrorCode::kInvalidArgument, "{} must be a bool", key);
   } else {
     if (!value.is_string()) {
       return MakeError(ErrorCode::kInvalidArgument, "{} must be a string", key);
@@ -93,11 +95,10 @@ Result<ScheduleSpec> SpecFromJson(const json& body) {
                      "send a JSON object with \"cron\", \"timezone\" and \"goal\"");
   }
   ScheduleSpec spec;
-  for (Status status :
-       {Read(body, "name", spec.name), Read(body, "cron", spec.cron),
-        Read(body, "timezone", spec.timezone), Read(body, "goal", spec.goal),
-        Read(body, "shared", spec.shared), Read(body, "missed", spec.missed),
-        Read(body, "overlap", spec.overlap), Read(body, "enabled", spec.enabled)}) {
+  for (Status status : {Read(body, "name", spec.name), Read(body, "cron", spec.cron),
+                        Read(body, "timezone", spec.timezone), Read(body, "goal", spec.goal),
+                        Read(body, "shared", spec.shared), Read(body, "missed", spec.missed),
+                        Read(body, "overlap", spec.overlap), Read(body, "enabled", spec.enabled)}) {
     if (!status) return std::unexpected(status.error());
   }
   if (spec.cron.empty()) return MakeError(ErrorCode::kInvalidArgument, "cron is required");

@@ -14,14 +14,14 @@ namespace tandem::schedule {
 
 struct ScheduleSpec {
   std::string name;
-  std::string cron;               // Required.
-  std::string timezone = "UTC";   // IANA name.
-  std::string goal;               // Required.
-  nlohmann::json budget;          // null or {"usd","tokens","seconds","tool_calls"}, positive.
-  std::string owner;              // Tasks run as this user.
-  bool shared = false;            // Tasks visible to every user.
-  std::string missed = "skip";    // "skip" | "run_once".
-  std::string overlap = "skip";   // "skip" | "queue" | "allow".
+  std::string cron;              // Required.
+  std::string timezone = "UTC";  // IANA name.
+  std::string goal;              // Required.
+  nlohmann::json budget;         // null or {"usd","tokens","seconds","tool_calls"}, positive.
+  std::string owner;             // Tasks run as this user.
+  bool shared = false;           // Tasks visible to every user.
+  std::string missed = "skip";   // "skip" | "run_once".
+  std::string overlap = "skip";  // "skip" | "queue" | "allow".
   bool enabled = true;
 };
 

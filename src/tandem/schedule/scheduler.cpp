@@ -173,17 +173,17 @@ void Scheduler::Handle(const store::ScheduleRecord& schedule, TimePoint now, Tim
       } else if (schedule.missed == "run_once") {
         fire = due.back();
         due.pop_back();
-        detail = fmt::format("catch-up run for {} {} (missed)",
-                             zone->Format(FromMillis(fire)), zone->name());
+        detail = fmt::format("catch-up run for {} {} (missed)", zone->Format(FromMillis(fire)),
+                             zone->name());
       }
       size_t listed = std::min(due.size(), static_cast<size_t>(options_.max_missed_listed));
       for (size_t i = 0; i < listed; ++i) {
         std::string why = fmt::format("not run at {} {}: the scheduler was not running",
                                       zone->Format(FromMillis(due[i])), zone->name());
         if (i + 1 == listed && (due.size() > listed || more)) {
-          why += more ? fmt::format("; more than {} later missed runs not listed",
-                                    due.size() - listed)
-                      : fmt::format("; {} later missed runs not listed", due.size() - listed);
+          why +=
+              more ? fmt::format("; more than {} later missed runs not listed", due.size() - listed)
+                   : fmt::format("; {} later missed runs not listed", due.size() - listed);
         }
         pass.Record(due[i], "skipped_missed", "", std::move(why));
       }

@@ -21,9 +21,10 @@ struct ScheduleRecord {
   std::string cron;              // 5-field cron expression or @hourly/@daily/@weekly/@monthly.
   std::string timezone = "UTC";  // IANA name the cron fields are read in.
   std::string goal;
-  std::string budget = "{}";     // JSON object {"usd","tokens","seconds","tool_calls"} (optional keys).
-  std::string owner;             // User the tasks run as; empty: admins only see them.
-  bool shared = false;           // Tasks it starts are visible to every user.
+  std::string budget =
+      "{}";             // JSON object {"usd","tokens","seconds","tool_calls"} (optional keys).
+  std::string owner;    // User the tasks run as; empty: admins only see them.
+  bool shared = false;  // Tasks it starts are visible to every user.
   std::string missed = "skip";   // After downtime: "skip" or "run_once".
   std::string overlap = "skip";  // When the previous task still runs: "skip", "queue", "allow".
   bool enabled = true;
