@@ -101,7 +101,7 @@ void Scheduler::Loop() {
     if (next) {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_->Now());
       // At least a little: a due time the clock has not quite reached yet must not spin.
-      wait = std::clamp(until, std::chrono::milliseconds(10), wait);
+      wait = std::max(std::chrono::milliseconds(10), std::min(until, wait));
     } else {
       spdlog::error("scheduler: {}", next.error().message());
     }
