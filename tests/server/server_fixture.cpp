@@ -128,7 +128,8 @@ void ServerTest::StartServer() {
                                 .models = models_.get(),
                                 .tools = &registry_,
                                 .policy = &gateway_->policy(),
-                                .home = dir_.path() / "home"},
+                                .home = dir_.path() / "home",
+                                .clock = clock_},
                                options_);
   ASSERT_TRUE(server) << server.error().message();
   server_ = std::move(*server);

@@ -78,6 +78,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<agent::ModelAccess> models_;
   tools::Registry registry_;
   std::unique_ptr<Server> server_;
+  Clock* clock_ = nullptr;  // The scheduler's clock when set (before SetUp); else the system's.
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".
   std::string root_, alice_, bob_, victor_;
 };

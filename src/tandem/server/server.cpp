@@ -180,8 +180,11 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
       runner_({.store = deps_.store,
                .models = deps_.models,
                .tools = deps_.tools,
-               .policy = deps_.policy},
-              options_.workers) {
+               .policy = deps_.policy,
+               .on_task_end = [this](const std::string&) { scheduler_->Wake(); }},
+              options_.workers),
+      scheduler_(std::make_unique<schedule::Scheduler>(
+          deps_.store, this, deps_.clock ? deps_.clock : &SystemClock(), options_.scheduler)) {
   int threads = options_.http_threads;
   http_.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
@@ -205,6 +208,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddPlumbingRoutes();
   AddTaskRoutes();
   AddAgentProtocolRoutes();
+  AddScheduleRoutes();
 }
 
 std::optional<Principal> Server::Impl::Authenticate(const httplib::Request& req,
@@ -355,6 +359,7 @@ Status Server::Impl::Start() {
                      options_.port);
   }
   thread_ = std::thread([this] { http_.listen_after_bind(); });
+  scheduler_->Start();
   spdlog::info("serving on http://{}:{}", options_.host, port_);
   return {};
 }
@@ -362,6 +367,7 @@ Status Server::Impl::Start() {
 void Server::Impl::Stop() {
   if (stopping_.exchange(true)) return;
   spdlog::info("shutting down: stopping running tasks at a safe point");
+  scheduler_->Stop();  // Starts nothing more; then the runner stops what runs.
   runner_.Shutdown();
   http_.stop();
   if (thread_.joinable()) thread_.join();

@@ -1,5 +1,6 @@
 // server: `tandem serve` — the HTTP API over the agent: health, Prometheus metrics, sign-in,
-// API tokens, tasks (create, list, show, cancel, resume, live events over SSE, artifacts).
+// API tokens, tasks (create, list, show, cancel, resume, live events over SSE, artifacts),
+// schedules (recurring goals started by the scheduler thread).
 //
 //   Result<ServerOptions> options = ReadServerOptions(config);
 //   auto server = Server::Create({.store = store, .models = models, .tools = &registry,
@@ -11,7 +12,9 @@
 #include <memory>
 #include <string>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/config.h"
+#include "tandem/schedule/scheduler.h"
 #include "tandem/server/auth.h"
 #include "tandem/server/task_runner.h"
 
@@ -28,6 +31,7 @@ struct ServerOptions {
   int max_steps = 30;               // Default step limit of a task.
   bool cookie_secure = false;       // Adds `Secure` to the session cookie (set behind HTTPS).
   AuthOptions auth;
+  schedule::SchedulerOptions scheduler;  // Missed-run grace, reload interval (docs/server.md).
 };
 
 // Reads [server] (listen, max_body_bytes, read_timeout_s, write_timeout_s, http_threads,
@@ -43,6 +47,7 @@ struct ServerDeps {
   const tools::Registry* tools = nullptr;  // Required.
   const router::Policy* policy = nullptr;  // Optional: taint tracking.
   std::filesystem::path home;              // TANDEM_HOME: workspaces live under it.
+  Clock* clock = nullptr;                  // Optional: the scheduler's clock (default: system).
 };
 
 // Thread-safe. Start() serves on background threads until Stop().

@@ -22,7 +22,7 @@ enum class Access {
   kAdmin,
 };
 
-class Server::Impl {
+class Server::Impl final : public schedule::TaskLauncher {
  public:
   using Handler =
       std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
@@ -31,6 +31,11 @@ class Server::Impl {
   Status Start();
   void Stop();
   int port() const { return port_; }
+
+  // schedule::TaskLauncher (schedule_api.cpp): scheduled runs start through StartTask as the
+  // schedule's owner.
+  Result<std::string> Launch(const store::ScheduleRecord& schedule) override;
+  bool IsActive(const std::string& task_id) override;
 
  private:
   // Registers `handler` for `method` and `pattern` (a regex), wrapped with authentication,
@@ -44,6 +49,7 @@ class Server::Impl {
   void AddPlumbingRoutes();
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
+  void AddScheduleRoutes();       // schedule_api.cpp
 
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -75,6 +81,19 @@ class Server::Impl {
   void ApDownloadArtifact(const httplib::Request& req, httplib::Response& res,
                           const Principal& who);
 
+  // Schedule handlers (schedule_api.cpp).
+  void ListSchedules(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void CreateSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ShowSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void DeleteSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ListScheduleRuns(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // The schedule named by the first path capture when `who` may see it (own, shared, or any
+  // for admins); otherwise fills a 404.
+  std::optional<store::ScheduleRecord> VisibleSchedule(const httplib::Request& req,
+                                                       httplib::Response& res,
+                                                       const Principal& who);
+  nlohmann::ordered_json ScheduleJson(const store::ScheduleRecord& schedule);
+
   // The task named by the first path capture when `who` may see it; otherwise fills a 404
   // (also for tasks that exist but are hidden: their existence is not disclosed).
   std::optional<store::TaskRecord> VisibleTask(const httplib::Request& req, httplib::Response& res,
@@ -86,6 +105,7 @@ class Server::Impl {
   Authenticator auth_;
   Metrics metrics_;
   TaskRunner runner_;
+  std::unique_ptr<schedule::Scheduler> scheduler_;  // Stopped in Stop() before runner_.
   httplib::Server http_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,9 @@ struct TaskRunnerDeps {
   agent::ModelAccess* models = nullptr;    // Required; thread-safe (GatewayModelAccess is).
   const tools::Registry* tools = nullptr;  // Required.
   const router::Policy* policy = nullptr;  // Optional: taint tracking.
+  // Optional: called on a worker thread after each task stops running (the scheduler uses it
+  // to start a run queued behind the task). Must not call back into the runner.
+  std::function<void(const std::string& task_id)> on_task_end;
 };
 
 // Thread-safe; every member below is guarded by mu_.
