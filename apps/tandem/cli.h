@@ -72,12 +72,19 @@ struct Runtime {
   tools::Registry registry;
   std::unique_ptr<memory::MemoryStore> memory;       // Null unless `[memory] agent = true`.
   std::unique_ptr<agent::AgentMemory> agent_memory;  // Uses `memory`.
-  agent::DelegateTool* delegate = nullptr;           // Owned by `registry`.
+  agent::AgentMemoryOptions memory_options;          // `[memory]`: what agent_memory uses.
+  agent::DelegateTool* delegate = nullptr;           // Owned by `registry`; null if not offered.
+};
+
+struct RuntimeOptions {
+  // Offer the `delegate` tool. `serve` leaves it out: one DelegateTool is bound to one run's
+  // deps (cancellation, approver, memory), which concurrent server tasks cannot share.
+  bool delegate = true;
 };
 
 // Opens the store, gateway, model access and built-in tools from `config` (cmd_run.cpp); shared by
 // `run`, `resume` and `serve`. Configuration problems come back as kFailedPrecondition.
-Result<std::unique_ptr<Runtime>> OpenRuntime(Config config);
+Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions options = {});
 
 // Each cmd_*.cpp registers its subcommand(s) on the root app.
 void AddConfigCommands(CLI::App& app, CommandState& state);

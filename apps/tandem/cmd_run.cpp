@@ -73,6 +73,7 @@ Error AsConfigError(const Error& error) {
 Status OpenAgentMemory(Runtime& runtime) {
   Result<agent::AgentMemoryOptions> options = agent::ReadAgentMemoryOptions(runtime.config);
   if (!options) return std::unexpected(AsConfigError(options.error()));
+  runtime.memory_options = *options;
   if (!options->enabled) return {};
   auto embedder = memory::MakeConfiguredEmbedder(runtime.config);
   if (!embedder) return std::unexpected(embedder.error());
@@ -90,7 +91,7 @@ Status OpenAgentMemory(Runtime& runtime) {
 
 }  // namespace
 
-Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
+Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions options) {
   auto runtime = std::make_unique<Runtime>();
   runtime->config = std::move(config);
   if (runtime->config.providers.empty()) {
@@ -132,10 +133,12 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config) {
       !registered) {
     return std::unexpected(AsConfigError(registered.error()));
   }
-  auto delegate = std::make_unique<agent::DelegateTool>();
-  runtime->delegate = delegate.get();
-  if (Status registered = runtime->registry.Register(std::move(delegate)); !registered) {
-    return std::unexpected(registered.error());
+  if (options.delegate) {
+    auto delegate = std::make_unique<agent::DelegateTool>();
+    runtime->delegate = delegate.get();
+    if (Status registered = runtime->registry.Register(std::move(delegate)); !registered) {
+      return std::unexpected(registered.error());
+    }
   }
   if (Status memory = OpenAgentMemory(*runtime); !memory) return std::unexpected(memory.error());
   return runtime;
@@ -183,7 +186,7 @@ int Drive(Runtime& runtime, const std::string& task_id, const agent::RunOptions&
   agent::RunOptions run_options = options;
   run_options.context_tokens = agent::ContextWindowFor(runtime.config, &runtime.prices);
   // Children run with the same deps as this task.
-  runtime.delegate->Bind(deps, run_options.context_tokens);
+  if (runtime.delegate != nullptr) runtime.delegate->Bind(deps, run_options.context_tokens);
   agent::Controller controller(deps);
   Result<agent::TaskOutcome> outcome = controller.Run(task_id, run_options);
   if (!outcome) return ReportError(outcome.error(), ExitCodeFor(outcome.error()));

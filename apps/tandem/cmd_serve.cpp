@@ -28,18 +28,23 @@ void ServeCommand(CommandState& state, const ServeFlags& flags) {
       return;
     }
   }
-  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config));
+  Result<std::unique_ptr<Runtime>> runtime = OpenRuntime(std::move(*config), {.delegate = false});
   if (!runtime) {
     state.exit_code = ReportError(runtime.error(), ExitCodeFor(runtime.error()));
     return;
   }
   Runtime& rt = **runtime;
-  auto server = server::Server::Create({.store = rt.store.get(),
-                                        .models = rt.models.get(),
-                                        .tools = &rt.registry,
-                                        .policy = &rt.gateway->policy(),
-                                        .home = rt.config.home},
-                                       *options);
+  auto server =
+      server::Server::Create({.store = rt.store.get(),
+                              .models = rt.models.get(),
+                              .tools = &rt.registry,
+                              .policy = &rt.gateway->policy(),
+                              .home = rt.config.home,
+                              .tools_config = &rt.tools_config,
+                              .memory = rt.memory.get(),
+                              .memory_options = rt.memory_options,
+                              .context_tokens = agent::ContextWindowFor(rt.config, &rt.prices)},
+                             *options);
   if (!server) {
     state.exit_code = ReportError(server.error(), kExitTaskFailed);
     return;

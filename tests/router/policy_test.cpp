@@ -297,6 +297,29 @@ TEST_F(PolicyTest, ConfigErrorsNameFileLineAndKey) {
   }
 }
 
+// The fingerprint binds a routing decision to its payload: any change of text, order or of where
+// one field ends and the next begins gives another one.
+TEST(PayloadFingerprintTest, ChangesWithTextOrderAndFieldBoundaries) {
+  auto request = [](std::vector<llm::Message> messages) {
+    return llm::ChatRequest{.messages = std::move(messages)};
+  };
+  llm::Message ab{llm::Role::kUser, "ab", {}, ""};
+  llm::Message c{llm::Role::kUser, "c", {}, ""};
+  llm::Message a{llm::Role::kUser, "a", {}, ""};
+  llm::Message bc{llm::Role::kUser, "bc", {}, ""};
+  uint64_t base = PayloadFingerprint(request({ab, c}));
+  EXPECT_EQ(base, PayloadFingerprint(request({ab, c})));
+  EXPECT_NE(base, PayloadFingerprint(request({a, bc})));
+  EXPECT_NE(base, PayloadFingerprint(request({c, ab})));
+  EXPECT_NE(base, PayloadFingerprint(request({ab})));
+  llm::Message assistant = ab;
+  assistant.role = llm::Role::kAssistant;
+  EXPECT_NE(base, PayloadFingerprint(request({assistant, c})));
+  llm::Message with_call = ab;
+  with_call.tool_calls = {{"id", "note", "{}"}};
+  EXPECT_NE(base, PayloadFingerprint(request({with_call, c})));
+}
+
 TEST(GlobTest, SegmentsAndDoubleStars) {
   EXPECT_TRUE(GlobMatch("contracts/**", "contracts/2024/acme.pdf"));
   EXPECT_TRUE(GlobMatch("contracts/**", "/srv/ws/contracts/a.txt"));

@@ -71,9 +71,12 @@ TEST_F(AgentProtocolTest, BadRequestsRolesAndFeedbackGetClearAnswers) {
   ASSERT_EQ(created.status, 200);
   std::string id = created.Json()["task_id"];
   EXPECT_EQ(Get("/ap/v1/agent/tasks/" + id, bob_).status, 404) << "private to alice";
-  EXPECT_EQ(Post("/ap/v1/agent/tasks/" + id + "/steps", alice_, {{"input", "use French"}}).status,
-            501);
+  EXPECT_EQ(Post("/ap/v1/agent/tasks/" + id + "/steps", alice_, {{"input", 3}}).status, 400);
   WaitForEnd(alice_, id);
+  // Feedback (non-empty input) cannot reach a task that has ended (approval_api_test.cpp has
+  // the feedback that does).
+  EXPECT_EQ(Post("/ap/v1/agent/tasks/" + id + "/steps", alice_, {{"input", "use French"}}).status,
+            409);
 }
 
 }  // namespace

@@ -8,12 +8,13 @@ using nlohmann::json;
 
 ModelEndpoint::ModelEndpoint(Script script) : script_(std::move(script)) {
   server_.server().Post(
-      "/v1/chat/completions", [this](const httplib::Request&, httplib::Response& res) {
+      "/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
         int call = 0;
         {
           std::unique_lock lock(mu_);
           cv_.wait(lock, [this] { return open_; });
           call = calls_++;
+          requests_.push_back(json::parse(req.body, nullptr, false));
         }
         json body = script_ ? script_(call) : json();
         if (body.is_null()) {
@@ -42,6 +43,11 @@ void ModelEndpoint::OpenGate() {
 int ModelEndpoint::calls() {
   std::lock_guard lock(mu_);
   return calls_;
+}
+
+std::vector<json> ModelEndpoint::requests() {
+  std::lock_guard lock(mu_);
+  return requests_;
 }
 
 json ModelEndpoint::ToolCall(const std::string& tool, const json& arguments) {
@@ -129,6 +135,9 @@ void ServerTest::StartServer() {
                                 .tools = &registry_,
                                 .policy = &gateway_->policy(),
                                 .home = dir_.path() / "home",
+                                .tools_config = &tools_config_,
+                                .memory = memory_.get(),
+                                .memory_options = memory_options_,
                                 .clock = clock_},
                                options_);
   ASSERT_TRUE(server) << server.error().message();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
@@ -30,6 +31,8 @@ class ModelEndpoint {
   void CloseGate();
   void OpenGate();
   int calls();
+  // Bodies of the chat requests received so far, oldest first.
+  std::vector<nlohmann::json> requests();
   // A chat completion calling `tool` with `arguments`.
   static nlohmann::json ToolCall(const std::string& tool, const nlohmann::json& arguments);
 
@@ -37,8 +40,9 @@ class ModelEndpoint {
   Script script_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool open_ = true;  // GUARDED_BY(mu_)
-  int calls_ = 0;     // GUARDED_BY(mu_)
+  bool open_ = true;                      // GUARDED_BY(mu_)
+  int calls_ = 0;                         // GUARDED_BY(mu_)
+  std::vector<nlohmann::json> requests_;  // GUARDED_BY(mu_)
   testing::LoopbackServer server_;
 };
 
@@ -77,6 +81,9 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<router::Gateway> gateway_;
   std::unique_ptr<agent::ModelAccess> models_;
   tools::Registry registry_;
+  tools::ToolsConfig tools_config_;              // Passed to the server ([tools] grants).
+  std::unique_ptr<memory::MemoryStore> memory_;  // Passed when set, with memory_options_.
+  agent::AgentMemoryOptions memory_options_;
   std::unique_ptr<Server> server_;
   Clock* clock_ = nullptr;  // The scheduler's clock when set (before SetUp); else the system's.
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".

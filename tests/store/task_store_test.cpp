@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <thread>
 
 #include "support/temp_dir.h"
 #include "tandem/core/id.h"
@@ -226,6 +227,102 @@ TEST_F(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
   auto reopened = TaskStore::Open(db_path());
   ASSERT_TRUE(reopened) << reopened.error().message();
   EXPECT_TRUE(*(*reopened)->GetTask(task.id));
+}
+
+// Rows of `table` as another connection sees them: only what has been committed.
+int64_t CommittedRows(const std::filesystem::path& db, const std::string& table) {
+  sqlite3* reader = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  sqlite3_prepare_v2(reader, ("SELECT count(*) FROM " + table).c_str(), -1, &count, nullptr);
+  int64_t rows = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : -1;
+  sqlite3_finalize(count);
+  sqlite3_close(reader);
+  return rows;
+}
+
+TEST_F(TaskStoreTest, ABatchCommitsItsWritesTogether) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto batch = store_->BeginBatch();
+  ASSERT_TRUE(batch) << batch.error().message();
+  ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "a", .payload = "{}"}));
+  ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "b", .payload = "{}"}));
+  // The writing thread reads its own writes; others see none of them yet.
+  EXPECT_EQ(store_->ListEvents(task.id)->size(), 2u);
+  EXPECT_EQ(CommittedRows(db_path(), "events"), 0);
+  ASSERT_TRUE(batch->Commit());
+  EXPECT_EQ(CommittedRows(db_path(), "events"), 2);
+  EXPECT_TRUE(batch->Commit());  // Already ended: nothing to do.
+}
+
+TEST_F(TaskStoreTest, ABatchDroppedWithoutCommitRollsBack) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  {
+    auto batch = store_->BeginBatch();
+    ASSERT_TRUE(batch);
+    ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "a", .payload = "{}"}));
+  }
+  EXPECT_TRUE(store_->ListEvents(task.id)->empty());
+  // The store takes writes again after the rollback.
+  ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "b", .payload = "{}"}));
+  EXPECT_EQ(CommittedRows(db_path(), "events"), 1);
+}
+
+TEST_F(TaskStoreTest, ANestedBatchJoinsTheOuterOne) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto outer = store_->BeginBatch();
+  ASSERT_TRUE(outer);
+  {
+    auto inner = store_->BeginBatch();
+    ASSERT_TRUE(inner);
+    ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "a", .payload = "{}"}));
+    ASSERT_TRUE(inner->Commit());
+  }
+  EXPECT_EQ(CommittedRows(db_path(), "events"), 0);  // Only the outermost commits.
+  ASSERT_TRUE(outer->Commit());
+  EXPECT_EQ(CommittedRows(db_path(), "events"), 1);
+}
+
+TEST_F(TaskStoreTest, AnAbandonedInnerBatchRollsBackTheOuterOne) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  auto outer = store_->BeginBatch();
+  ASSERT_TRUE(outer);
+  ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "a", .payload = "{}"}));
+  {
+    auto inner = store_->BeginBatch();
+    ASSERT_TRUE(inner);
+    ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "b", .payload = "{}"}));
+  }
+  Status committed = outer->Commit();
+  ASSERT_FALSE(committed);
+  EXPECT_THAT(committed.error().message(), HasSubstr("rolled back"));
+  EXPECT_TRUE(store_->ListEvents(task.id)->empty());
+}
+
+// Another thread's write waits for the batch instead of joining it: rolling the batch back must
+// not take the other thread's row with it.
+TEST_F(TaskStoreTest, OtherThreadsDoNotWriteIntoABatch) {
+  TaskRecord task = MakeTask();
+  ASSERT_TRUE(store_->CreateTask(task));
+  std::thread other;
+  {
+    auto batch = store_->BeginBatch();
+    ASSERT_TRUE(batch);
+    ASSERT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "mine", .payload = "{}"}));
+    other = std::thread([&] {
+      EXPECT_TRUE(store_->AppendEvent({.task_id = task.id, .type = "other", .payload = "{}"}));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Let it reach the store.
+  }
+  other.join();
+  auto events = store_->ListEvents(task.id);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "other");
 }
 
 // Checkpoints run on the store's own thread, not in the writer's commits: the WAL must still be

@@ -48,6 +48,7 @@ struct ApprovalDecision {
   std::string note;       // Optional: recorded with the decision ("continuous mode", ...).
   bool stop_run = false;  // kRefuse only: nobody is there any more (stdin closed): the step is
                           // left unanswered and the task stops, resumable; resume asks again.
+  std::string by;         // Who decided (a user name), recorded and emitted; empty: "person".
 };
 
 // Decides about tool calls that need approval. Decide blocks until an answer exists; it is

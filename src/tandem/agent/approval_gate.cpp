@@ -82,7 +82,8 @@ GateOutcome ApprovalGate::Check(const store::StepRecord& step, const tools::Tool
             .record = Record("refused", "nobody", request)};
   }
   ApprovalDecision decision = approver_->Decide(request);
-  json record = Record("granted", "person", request);
+  const std::string by = decision.by.empty() ? "person" : decision.by;
+  json record = Record("granted", by, request);
   if (!decision.note.empty()) record["note"] = decision.note;
   switch (decision.kind) {
     case ApprovalKind::kApprove:
@@ -91,13 +92,12 @@ GateOutcome ApprovalGate::Check(const store::StepRecord& step, const tools::Tool
           decision.kind == ApprovalKind::kApproveNext ? std::max(decision.count, 0) : 0;
       if (approved_ahead_ > 0) record["approved_ahead"] = approved_ahead_;
       emit("approval_granted",
-           With(base,
-                {{"by", "person"}, {"approved_ahead", approved_ahead_}, {"note", decision.note}}));
+           With(base, {{"by", by}, {"approved_ahead", approved_ahead_}, {"note", decision.note}}));
       return {.record = std::move(record)};
     case ApprovalKind::kFeedback:
       record["decision"] = "feedback";
       record["feedback"] = decision.feedback;
-      emit("feedback", With(base, {{"text", decision.feedback}}));
+      emit("feedback", With(base, {{"text", decision.feedback}, {"by", by}}));
       return {.action = GateAction::kFeedback,
               .observation = fmt::format(
                   "not run: the person reviewing this call did not approve it and answered: "
@@ -110,7 +110,7 @@ GateOutcome ApprovalGate::Check(const store::StepRecord& step, const tools::Tool
   approved_ahead_ = 0;
   record["decision"] = decision.stop_run ? "unanswered" : "refused";
   emit("approval_refused",
-       With(base, {{"by", "person"}, {"stop", decision.stop_run}, {"reason", decision.note}}));
+       With(base, {{"by", by}, {"stop", decision.stop_run}, {"reason", decision.note}}));
   if (decision.stop_run) {
     return {.action = GateAction::kStopRun,
             .observation = fmt::format(

@@ -376,21 +376,38 @@ class Controller::Loop {
   }
 
   // proposed -> (approval) -> running -> tool -> done, each committed before the next effect.
+  // Proposing and starting a call nobody has to approve is one commit.
   Status Execute(StepRecord step) {
-    if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
-    Emit("action_proposed", {{"step", step.seq},
-                             {"thoughts", step.thoughts},
-                             {"tool", step.tool_name},
-                             {"arguments", json::parse(step.tool_arguments, nullptr, false)}});
-    return RunTool(step);
+    return Batched([&](store::TaskStore::Batch& batch) -> Status {
+      if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
+      Emit("action_proposed", {{"step", step.seq},
+                               {"thoughts", step.thoughts},
+                               {"tool", step.tool_name},
+                               {"arguments", json::parse(step.tool_arguments, nullptr, false)}});
+      return RunTool(step, batch);
+    });
   }
 
-  Status RunTool(StepRecord& step) {
+  // Runs `body` inside one batch of store writes, which `body` may commit early; commits the
+  // rest. A failure rolls back what was not committed yet.
+  Status Batched(const std::function<Status(store::TaskStore::Batch&)>& body) {
+    Result<store::TaskStore::Batch> batch = deps_.store->BeginBatch();
+    if (!batch) return std::unexpected(batch.error());
+    if (Status done = body(*batch); !done) return done;
+    return batch->Commit();
+  }
+
+  // `batch` holds the proposal; it is committed before anyone is asked and before the tool runs.
+  Status RunTool(StepRecord& step, store::TaskStore::Batch& batch) {
     const tools::Tool* tool = deps_.tools->Find(step.tool_name);
     json args = json::parse(step.tool_arguments, nullptr, false);
     if (tool == nullptr) return Complete(step, {.output = "unknown tool", .is_error = true});
     // A step approved before an interruption is not asked about again.
     if (!ApprovalGranted(step)) {
+      // A person may be asked now: the store must not wait with them.
+      if (tool->EffectOf(args) == tools::EffectClass::kExternal) {
+        if (Status committed = batch.Commit(); !committed) return committed;
+      }
       GateOutcome gate = gate_.Check(step, *tool, args, steps_, [this](std::string type, json p) {
         Emit(std::move(type), std::move(p));
       });
@@ -412,6 +429,7 @@ class Controller::Loop {
       }
     }
     if (Status saved = Save(step, StepStatus::kRunning); !saved) return saved;
+    if (Status committed = batch.Commit(); !committed) return committed;
     tools::ToolContext context{
         .workspace_root = task_.workspace, .cancel = deps_.cancel, .task_id = task_.id};
     Result<tools::ToolResult> result = deps_.tools->Invoke(step.tool_name, args, context);
@@ -422,7 +440,15 @@ class Controller::Loop {
     return Complete(step, std::move(*result));
   }
 
+  // The result, the taint it raises, its artifacts and the event are one commit.
   Status Complete(StepRecord& step, tools::ToolResult result) {
+    Status saved =
+        Batched([&](store::TaskStore::Batch&) { return SaveResult(step, std::move(result)); });
+    if (saved) steps_.push_back(step);
+    return saved;
+  }
+
+  Status SaveResult(StepRecord& step, tools::ToolResult result) {
     step.result = std::move(result.output);
     step.result_is_error = result.is_error;
     if (Status saved = Save(step, StepStatus::kDone); !saved) return saved;
@@ -442,7 +468,6 @@ class Controller::Loop {
                        {"tool", step.tool_name},
                        {"is_error", step.result_is_error},
                        {"result", step.result.substr(0, 2000)}});
-    steps_.push_back(step);
     return {};
   }
 
@@ -507,8 +532,10 @@ class Controller::Loop {
                                        "before repeating it.",
                              .is_error = true});
     }
-    Emit("step_recovered", {{"step", step.seq}, {"rerun", true}});
-    return RunTool(step);
+    return Batched([&](store::TaskStore::Batch& batch) {
+      Emit("step_recovered", {{"step", step.seq}, {"rerun", true}});
+      return RunTool(step, batch);
+    });
   }
 
   const ControllerDeps& deps_;

@@ -7,25 +7,29 @@
 namespace tandem::sqlite {
 namespace {
 
+// Past this many times the threshold the checkpoint stops waiting for the writer to pause.
+constexpr int kUrgentFactor = 2;
 constexpr int kWriterTakesOverFactor = 4;
 
 }  // namespace
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
                                                                 const std::filesystem::path& path,
-                                                                int wal_pages) {
+                                                                int wal_pages,
+                                                                std::chrono::microseconds quiet) {
   Result<sqlite3*> connection = Open(path);
   if (!connection) {
     return std::unexpected(std::move(connection.error()).WithContext("opening the checkpointer"));
   }
-  std::unique_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(*connection, wal_pages));
+  std::unique_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(*connection, wal_pages, quiet));
   // Replaces the hook sqlite3_wal_autocheckpoint installs, which is what turns it off.
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, checkpointer.get());
   return checkpointer;
 }
 
-WalCheckpointer::WalCheckpointer(sqlite3* connection, int wal_pages)
-    : connection_(connection), wal_pages_(wal_pages), thread_([this] { Loop(); }) {}
+WalCheckpointer::WalCheckpointer(sqlite3* connection, int wal_pages,
+                                 std::chrono::microseconds quiet)
+    : connection_(connection), wal_pages_(wal_pages), quiet_(quiet), thread_([this] { Loop(); }) {}
 
 WalCheckpointer::~WalCheckpointer() {
   {
@@ -49,11 +53,17 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int p
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
+  bool wake = false;
   {
     std::lock_guard lock(checkpointer->mu_);
+    checkpointer->last_commit_ = std::chrono::steady_clock::now();
+    bool urgent = pages >= kUrgentFactor * checkpointer->wal_pages_;
+    // The thread waits for a pause on its own; it only needs waking for news.
+    wake = !checkpointer->pending_ || (urgent && !checkpointer->urgent_);
     checkpointer->pending_ = true;
+    checkpointer->urgent_ = urgent;
   }
-  checkpointer->wake_.notify_one();
+  if (wake) checkpointer->wake_.notify_one();
   return SQLITE_OK;
 }
 
@@ -61,8 +71,13 @@ void WalCheckpointer::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [this] { return pending_ || stop_; });
+    // Each commit moves the end of the pause further out.
+    while (!stop_ && !urgent_ && std::chrono::steady_clock::now() < last_commit_ + quiet_) {
+      wake_.wait_until(lock, last_commit_ + quiet_);
+    }
     if (stop_) return;
     pending_ = false;
+    urgent_ = false;
     lock.unlock();
     std::unique_lock checkpointing(checkpoint_mu_);
     // PASSIVE copies what it can without waiting for locks; a busy database is retried at the

@@ -29,14 +29,13 @@ bool Contains(const std::vector<EntityType>& list, EntityType value) {
 
 uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
   // XXH3 runs at memory speed, and an agent sends its whole history with every call. Each field
-  // goes in with its length, so "ab" + "c" and "a" + "bc" differ. This binds a decision to its
-  // payload against mistakes in the calling code, not against an adversary inside the process.
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  auto add = [state](std::string_view bytes) {
-    uint64_t size = bytes.size();
-    XXH3_64bits_update(state, &size, sizeof size);
-    XXH3_64bits_update(state, bytes.data(), bytes.size());
+  // is hashed on its own, seeded with the hash so far, so the order and the boundaries count
+  // ("ab" + "c" and "a" + "bc" differ) without the per-call cost of a streaming state. This binds
+  // a decision to its payload against mistakes in the calling code, not against an adversary
+  // inside the process.
+  uint64_t hash = 0;
+  auto add = [&hash](std::string_view bytes) {
+    hash = XXH3_64bits_withSeed(bytes.data(), bytes.size(), hash);
   };
   for (const llm::Message& m : request.messages) {
     add(llm::RoleName(m.role));
@@ -47,8 +46,6 @@ uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
     }
     add(m.tool_call_id);
   }
-  uint64_t hash = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
   return hash;
 }
 

@@ -1,7 +1,8 @@
 // Agent Protocol v1 (/ap/v1/agent/...) over the same tasks as the native API, so existing
 // Agent Protocol clients and benchmarks can drive Tandem. Tasks run autonomously: creating a
-// step with empty input waits for the next step the agent completes (resuming a stopped task),
-// and returns it; is_last is true once the task has ended.
+// step with empty input approves the call the task waits on, if any, then waits for the next
+// step the agent completes (resuming a stopped task), and returns it; non-empty input is
+// feedback for the waiting (or next) call; is_last is true once the task has ended.
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -220,11 +221,14 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (!body.is_object()) return SendError(res, 400, "invalid_argument", "send a JSON object");
   json input = body.value("input", json());
-  if (!input.is_null() && !(input.is_string() && input.get<std::string>().empty())) {
-    // Feedback to the agent needs the controller's approval interface (not merged yet).
-    return SendError(res, 501, "not_implemented",
-                     "step input (feedback) is not supported yet; send an empty input to let the "
-                     "agent continue");
+  if (!input.is_null() && !input.is_string()) {
+    return SendError(res, 400, "invalid_argument", "input must be a string");
+  }
+  std::string feedback = input.is_string() ? input.get<std::string>() : "";
+  if (!feedback.empty() && task->status == store::TaskStatus::kSucceeded &&
+      !runner_.IsActive(task->id)) {
+    return SendError(res, 409, "failed_precondition",
+                     fmt::format("task {} has ended; feedback cannot reach it", task->id));
   }
   auto done_steps = [&]() -> std::optional<size_t> {
     auto steps = deps_.store->ListSteps(task->id);
@@ -235,6 +239,15 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   };
   std::optional<size_t> before = done_steps();
   if (!before) return SendError(res, 500, "internal", "reading the steps failed");
+  // Empty input approves the call the task waits on (nothing waits: the agent just goes on);
+  // other input answers it with feedback, or is kept for the next call that needs approval.
+  if (feedback.empty()) {
+    (void)approvals_.Answer(task->id, {.kind = agent::ApprovalKind::kApprove, .by = who.user});
+  } else {
+    approvals_.AnswerOrQueue(
+        task->id,
+        {.kind = agent::ApprovalKind::kFeedback, .feedback = std::move(feedback), .by = who.user});
+  }
   if (!runner_.IsActive(task->id) && task->status != store::TaskStatus::kSucceeded) {
     if (Status queued = Requeue(*task, agent::StoredRunOptions(*task)); !queued) {
       return SendError(res, queued.error());

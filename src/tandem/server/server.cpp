@@ -129,10 +129,10 @@ Result<ServerOptions> ReadServerOptions(const Config& config) {
       config.document ? ConfigReader(*config.document, "").Table("server") : nullptr;
   if (section == nullptr) return options;
   ConfigReader reader(*section, "server");
-  if (Status known =
-          reader.CheckKnownKeys({"listen", "max_body_bytes", "read_timeout_s", "write_timeout_s",
-                                 "http_threads", "workers", "cookie_secure", "session_hours",
-                                 "max_failed_logins", "failed_login_delay_ms"});
+  if (Status known = reader.CheckKnownKeys({"listen", "max_body_bytes", "read_timeout_s",
+                                            "write_timeout_s", "http_threads", "workers",
+                                            "cookie_secure", "session_hours", "max_failed_logins",
+                                            "failed_login_delay_ms", "approval_timeout_s"});
       !known) {
     return std::unexpected(known.error());
   }
@@ -161,6 +161,8 @@ Result<ServerOptions> ReadServerOptions(const Config& config) {
        [&](int64_t v) { options.auth.max_failed_logins = int(v); }},
       {"failed_login_delay_ms", 500, 0, 10000,
        [&](int64_t v) { options.auth.failed_login_delay_ms = v; }},
+      {"approval_timeout_s", 3600, 1, 30 * 24 * 3600,
+       [&](int64_t v) { options.approval_timeout_s = int(v); }},
   };
   for (const IntKey& key : keys) {
     Result<int64_t> value = ReadInt(reader, key.key, key.fallback, key.min, key.max);
@@ -177,10 +179,16 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
     : deps_(std::move(deps)),
       options_(std::move(options)),
       auth_(deps_.store, options_.auth),
+      approvals_({.timeout = std::chrono::seconds(options_.approval_timeout_s)}),
       runner_({.store = deps_.store,
                .models = deps_.models,
                .tools = deps_.tools,
                .policy = deps_.policy,
+               .approvals = &approvals_,
+               .tools_config = deps_.tools_config,
+               .memory = deps_.memory,
+               .memory_options = deps_.memory_options,
+               .context_tokens = deps_.context_tokens,
                .on_task_end = [this](const std::string&) { scheduler_->Wake(); }},
               options_.workers),
       scheduler_(std::make_unique<schedule::Scheduler>(
@@ -208,6 +216,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddPlumbingRoutes();
   AddTaskRoutes();
   AddAgentProtocolRoutes();
+  AddApprovalRoutes();
   AddScheduleRoutes();
 }
 

@@ -30,24 +30,33 @@ struct ServerOptions {
   int workers = 2;                  // Tasks run at once; more wait in a queue.
   int max_steps = 30;               // Default step limit of a task.
   bool cookie_secure = false;       // Adds `Secure` to the session cookie (set behind HTTPS).
+  // A task waiting this long for a person to approve a call stops (resumable). Long values keep
+  // a worker busy with a waiting task; short ones stop tasks nobody has looked at yet.
+  int approval_timeout_s = 3600;
   AuthOptions auth;
   schedule::SchedulerOptions scheduler;  // Missed-run grace, reload interval (docs/server.md).
 };
 
 // Reads [server] (listen, max_body_bytes, read_timeout_s, write_timeout_s, http_threads,
-// workers, cookie_secure, session_hours, max_failed_logins, failed_login_delay_ms).
+// workers, cookie_secure, session_hours, max_failed_logins, failed_login_delay_ms,
+// approval_timeout_s).
 // Fails with kInvalidArgument naming the file, line and key.
 Result<ServerOptions> ReadServerOptions(const Config& config);
 // Parses "ADDR:PORT" into options.host and options.port.
 Status ParseListen(std::string_view listen, ServerOptions& options);
 
 struct ServerDeps {
-  store::TaskStore* store = nullptr;       // Required.
-  agent::ModelAccess* models = nullptr;    // Required.
-  const tools::Registry* tools = nullptr;  // Required.
-  const router::Policy* policy = nullptr;  // Optional: taint tracking.
-  std::filesystem::path home;              // TANDEM_HOME: workspaces live under it.
-  Clock* clock = nullptr;                  // Optional: the scheduler's clock (default: system).
+  store::TaskStore* store = nullptr;                 // Required.
+  agent::ModelAccess* models = nullptr;              // Required.
+  const tools::Registry* tools = nullptr;            // Required.
+  const router::Policy* policy = nullptr;            // Optional: taint tracking.
+  std::filesystem::path home;                        // TANDEM_HOME: workspaces live under it.
+  const tools::ToolsConfig* tools_config = nullptr;  // Optional: [tools] grants (auto_approve).
+  // Optional (`[memory] agent = true`): each task run stores and recalls through it.
+  memory::MemoryStore* memory = nullptr;
+  agent::AgentMemoryOptions memory_options;
+  int64_t context_tokens = 0;  // Context window of every run (ContextWindowFor); 0: unlimited.
+  Clock* clock = nullptr;      // Optional: the scheduler's clock (default: the system's).
 };
 
 // Thread-safe. Start() serves on background threads until Stop().

@@ -49,7 +49,19 @@ class Server::Impl final : public schedule::TaskLauncher {
   void AddPlumbingRoutes();
   void AddTaskRoutes();           // task_api.cpp
   void AddAgentProtocolRoutes();  // agent_protocol.cpp
+  void AddApprovalRoutes();       // approval_api.cpp
   void AddScheduleRoutes();       // schedule_api.cpp
+
+  // Approval handlers (approval_api.cpp).
+  void ApproveCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void RefuseCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void GiveFeedback(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // Answers the call `task` waits on with `decision` and sends 200, or 409 when none waits.
+  void AnswerCall(httplib::Response& res, const store::TaskRecord& task,
+                  agent::ApprovalDecision decision);
+  // {"step", "tool", "arguments", "effect", "untrusted_paths", "reason", "since_ms"} of the call
+  // `task_id` waits on, or null.
+  nlohmann::ordered_json PendingApprovalJson(const std::string& task_id);
 
   // Task handlers (task_api.cpp).
   void CreateTask(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -104,6 +116,7 @@ class Server::Impl final : public schedule::TaskLauncher {
   ServerOptions options_;
   Authenticator auth_;
   Metrics metrics_;
+  ApprovalDesk approvals_;  // Before runner_, whose workers wait on it.
   TaskRunner runner_;
   std::unique_ptr<schedule::Scheduler> scheduler_;  // Stopped in Stop() before runner_.
   httplib::Server http_;

@@ -174,7 +174,9 @@ void Server::Impl::ListTasks(const httplib::Request& req, httplib::Response& res
   ordered_json out = ordered_json::array();
   for (const store::TaskRecord& task : *tasks) {
     if (static_cast<int>(out.size()) >= limit) break;
-    if (CanSee(who, task.id)) out.push_back(store::TaskJson(task));
+    if (!CanSee(who, task.id)) continue;
+    out.push_back(store::TaskJson(task));
+    out.back()["pending_approval"] = PendingApprovalJson(task.id);
   }
   SendJson(res, 200, out);
 }
@@ -185,6 +187,7 @@ void Server::Impl::ShowTask(const httplib::Request& req, httplib::Response& res,
   if (!task) return;
   Result<ordered_json> detail = agent::TaskDetailJson(*deps_.store, task->id);
   if (!detail) return SendError(res, detail.error());
+  (*detail)["pending_approval"] = PendingApprovalJson(task->id);
   SendJson(res, 200, *detail);
 }
 

@@ -44,6 +44,8 @@ bool TaskRunner::Cancel(const std::string& task_id) {
   std::unique_lock lock(mu_);
   if (auto it = running_.find(task_id); it != running_.end()) {
     it->second->Cancel();
+    lock.unlock();
+    if (deps_.approvals != nullptr) deps_.approvals->Wake();  // It may wait for a person.
     return true;
   }
   auto queued = std::find_if(queue_.begin(), queue_.end(),
@@ -124,13 +126,24 @@ void TaskRunner::Work() {
 
 void TaskRunner::RunJob(const Job& job, CancellationToken& cancel) {
   Sink sink(this);
+  std::optional<DeskApprover> approver;
+  if (deps_.approvals != nullptr) approver.emplace(deps_.approvals, &cancel);
+  // AgentMemory is not thread-safe: one per run, over the shared (thread-safe) store.
+  std::optional<agent::AgentMemory> memory;
+  if (deps_.memory != nullptr) memory.emplace(deps_.memory, deps_.memory_options, deps_.policy);
   agent::Controller controller({.store = deps_.store,
                                 .models = deps_.models,
                                 .tools = deps_.tools,
                                 .events = &sink,
                                 .policy = deps_.policy,
-                                .cancel = &cancel});
-  Result<agent::TaskOutcome> outcome = controller.Run(job.task_id, job.options);
+                                .cancel = &cancel,
+                                .approver = approver ? &*approver : nullptr,
+                                .tools_config = deps_.tools_config,
+                                .memory = memory ? &*memory : nullptr});
+  agent::RunOptions options = job.options;
+  if (deps_.context_tokens > 0) options.context_tokens = deps_.context_tokens;
+  Result<agent::TaskOutcome> outcome = controller.Run(job.task_id, options);
+  if (deps_.approvals != nullptr) deps_.approvals->Forget(job.task_id);
   if (!outcome) {
     spdlog::error("task {} failed to run: {}", job.task_id, outcome.error().message());
     return;
@@ -147,6 +160,8 @@ void TaskRunner::Shutdown() {
     for (auto& [id, token] : running_)
       token->Cancel();
   }
+  // Waiting calls are left unanswered: their tasks stop resumable and ask again on resume.
+  if (deps_.approvals != nullptr) deps_.approvals->Shutdown();
   work_cv_.notify_all();
   event_cv_.notify_all();
   for (std::thread& worker : workers_)

@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "tandem/agent/agent.h"
+#include "tandem/agent/agent_memory.h"
 #include "tandem/core/cancellation.h"
+#include "tandem/server/approval_desk.h"
+#include "tandem/tools/tools_config.h"
 
 namespace tandem::server {
 
@@ -23,6 +26,13 @@ struct TaskRunnerDeps {
   agent::ModelAccess* models = nullptr;    // Required; thread-safe (GatewayModelAccess is).
   const tools::Registry* tools = nullptr;  // Required.
   const router::Policy* policy = nullptr;  // Optional: taint tracking.
+  // Optional: people approve `external` calls here; nullptr: such calls are refused.
+  ApprovalDesk* approvals = nullptr;
+  const tools::ToolsConfig* tools_config = nullptr;  // Optional: [tools] grants.
+  // Optional (thread-safe): each run gets its own AgentMemory over it with `memory_options`.
+  memory::MemoryStore* memory = nullptr;
+  agent::AgentMemoryOptions memory_options;
+  int64_t context_tokens = 0;  // RunOptions::context_tokens of every run; 0: unlimited.
   // Optional: called on a worker thread after each task stops running (the scheduler uses it
   // to start a run queued behind the task). Must not call back into the runner.
   std::function<void(const std::string& task_id)> on_task_end;

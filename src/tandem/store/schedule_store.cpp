@@ -1,5 +1,6 @@
 // TaskStore's ScheduleStore: schedules and their run history (schema in task_store.cpp's
-// migration 5). Queries go through the connection's statement cache.
+// migration 5). Queries go through the connection's statement cache; multi-row writes are one
+// batch (transaction).
 #include <sqlite3.h>
 
 #include "tandem/core/sqlite.h"
@@ -97,8 +98,8 @@ Result<std::vector<ScheduleRecord>> TaskStore::ListSchedules() {
 
 Status TaskStore::DeleteSchedule(std::string_view id) {
   std::lock_guard lock(mu_);
-  Result<sqlite::Transaction> tx = sqlite::Transaction::Begin(db_);
-  if (!tx) return std::unexpected(tx.error());
+  Result<Batch> batch = BeginBatch();  // Joins a batch this thread has open.
+  if (!batch) return std::unexpected(batch.error());
   Result<Statement> runs = statements_->Prepare("DELETE FROM schedule_runs WHERE schedule_id = ?");
   if (!runs) return std::unexpected(runs.error());
   runs->Bind(1, id);
@@ -108,15 +109,15 @@ Status TaskStore::DeleteSchedule(std::string_view id) {
   s->Bind(1, id);
   if (Status status = s->Run(); !status) return status;
   if (sqlite3_changes(db_) == 0) return MakeError(ErrorCode::kNotFound, "no schedule {}", id);
-  return tx->Commit();
+  return batch->Commit();
 }
 
 Status TaskStore::SaveScheduleProgress(std::string_view id, const ScheduleProgress& progress,
                                        std::span<const ScheduleRunRecord> runs,
                                        int64_t updated_at_ms) {
   std::lock_guard lock(mu_);
-  Result<sqlite::Transaction> tx = sqlite::Transaction::Begin(db_);
-  if (!tx) return std::unexpected(tx.error());
+  Result<Batch> batch = BeginBatch();  // Joins a batch this thread has open.
+  if (!batch) return std::unexpected(batch.error());
   Result<Statement> s = statements_->Prepare(
       "UPDATE schedules SET next_run_ms = ?, queued_due_ms = ?, last_task_id = ?, "
       "last_run_ms = ?, updated_at_ms = ? WHERE id = ?");
@@ -142,7 +143,7 @@ Status TaskStore::SaveScheduleProgress(std::string_view id, const ScheduleProgre
         .Bind(6, run.detail);
     if (Status status = insert->Run(); !status) return status;
   }
-  return tx->Commit();
+  return batch->Commit();
 }
 
 Result<std::vector<ScheduleRunRecord>> TaskStore::ListScheduleRuns(std::string_view schedule_id,

@@ -266,6 +266,43 @@ TaskStore::~TaskStore() {
   sqlite::Close(db_);
 }
 
+Result<TaskStore::Batch> TaskStore::BeginBatch() {
+  std::unique_lock lock(mu_);
+  if (batch_depth_ == 0) {
+    if (Status begun = sqlite::Exec(db_, "BEGIN IMMEDIATE"); !begun) {
+      return std::unexpected(std::move(begun.error()).WithContext("beginning a write batch"));
+    }
+    batch_abandoned_ = false;
+  }
+  ++batch_depth_;
+  return Batch(this, std::move(lock));
+}
+
+Status TaskStore::EndBatch(bool commit) {
+  if (!commit) batch_abandoned_ = true;
+  if (--batch_depth_ > 0) return {};
+  if (batch_abandoned_) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!commit) return {};
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "write batch rolled back: a batch inside it ended without committing");
+  }
+  Status committed = sqlite::Exec(db_, "COMMIT");
+  if (!committed) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return committed;
+}
+
+TaskStore::Batch::~Batch() {
+  if (store_ != nullptr) (void)store_->EndBatch(false);
+}
+
+Status TaskStore::Batch::Commit() {
+  if (store_ == nullptr) return {};
+  Status status = std::exchange(store_, nullptr)->EndBatch(true);
+  lock_.unlock();
+  return status;
+}
+
 Result<std::unique_ptr<TaskStore>> TaskStore::Open(const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);

@@ -1,11 +1,13 @@
 // TaskStore: durable state of tasks on SQLite (WAL, foreign keys, versioned migrations).
-// Every method commits before returning, so a crash after it returns loses nothing.
+// Every method commits before returning, so a crash after it returns loses nothing (inside a
+// Batch: once the batch commits).
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "tandem/core/error.h"
@@ -31,6 +33,33 @@ struct LedgerTotals {
 // Thread-safe: one connection guarded by mu_.
 class TaskStore final : public ScheduleStore {
  public:
+  // Makes the writes the calling thread sends through the store until Commit one transaction:
+  // one WAL commit instead of one per write, which is most of what a step costs. Other threads
+  // wait for the store meanwhile, so a batch must never span a model call, a tool run or a
+  // person's answer. A batch begun inside another joins it (only the outermost commits); a batch
+  // destroyed without Commit rolls back, and so does the outermost one after it.
+  //
+  //   Result<TaskStore::Batch> batch = store.BeginBatch();
+  //   ... store.SaveStep(step); store.AppendEvent(event); ...
+  //   if (Status committed = batch->Commit(); !committed) return committed;
+  class Batch {
+   public:
+    Batch(Batch&& other) noexcept
+        : store_(std::exchange(other.store_, nullptr)), lock_(std::move(other.lock_)) {}
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch();
+    // Ends the batch; later calls do nothing and succeed.
+    Status Commit();
+
+   private:
+    friend class TaskStore;
+    Batch(TaskStore* store, std::unique_lock<std::recursive_mutex> lock)
+        : store_(store), lock_(std::move(lock)) {}
+    TaskStore* store_;  // Null once ended.
+    std::unique_lock<std::recursive_mutex> lock_;
+  };
+
   // Opens (creating if needed) the database at `path` and applies pending migrations.
   // Fails with kFailedPrecondition for a database written by a newer Tandem, kDataLoss for a
   // file that is not a Tandem database, kUnavailable when it cannot be opened.
@@ -97,6 +126,8 @@ class TaskStore final : public ScheduleStore {
   // Counts of tasks, steps, model calls and routing decisions.
   Result<StoreTotals> Totals();
 
+  Result<Batch> BeginBatch();
+
   // ScheduleStore (schedule_store.cpp).
   Status CreateSchedule(const ScheduleRecord& schedule) override;
   Result<std::optional<ScheduleRecord>> GetSchedule(std::string_view id) override;
@@ -111,9 +142,13 @@ class TaskStore final : public ScheduleStore {
  private:
   explicit TaskStore(sqlite3* db);
   Status Migrate();
+  Status EndBatch(bool commit);
 
-  std::mutex mu_;
-  sqlite3* db_;                                         // GUARDED_BY(mu_)
+  // Recursive: a thread in a Batch holds it while calling the methods, which take it again.
+  std::recursive_mutex mu_;
+  int batch_depth_ = 0;           // GUARDED_BY(mu_)
+  bool batch_abandoned_ = false;  // GUARDED_BY(mu_): an inner batch ended without Commit.
+  sqlite3* db_;                   // GUARDED_BY(mu_)
   std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
   // Destroyed after db_ is closed (its hook is on db_).
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
