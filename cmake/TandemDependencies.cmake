@@ -21,3 +21,9 @@ endif()
 if(TANDEM_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# cctz (civil time and IANA time zones read from /usr/share/zoneinfo): the scheduler's clock.
+find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
+find_library(CCTZ_LIBRARY cctz REQUIRED)
+add_library(cctz::cctz UNKNOWN IMPORTED)
+set_target_properties(cctz::cctz PROPERTIES IMPORTED_LOCATION ${CCTZ_LIBRARY}
+                                            INTERFACE_INCLUDE_DIRECTORIES ${CCTZ_INCLUDE_DIR})

@@ -105,5 +105,6 @@ void AddModelCommands(CLI::App& app, CommandState& state);
 void AddMemoryCommands(CLI::App& app, CommandState& state);
 void AddServeCommands(CLI::App& app, CommandState& state);
 void AddUserCommands(CLI::App& app, CommandState& state);
+void AddScheduleCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   AddMemoryCommands(app, state);
   AddServeCommands(app, state);
   AddUserCommands(app, state);
+  AddScheduleCommands(app, state);
 
   try {
     app.parse(argc, argv);

@@ -148,7 +148,8 @@ void ServerTest::StartServer() {
                                 .memory_options = memory_options_,
                                 .config = &config_,
                                 .health = &gateway_->health(),
-                                .cloud_reference = cloud_reference_},
+                                .cloud_reference = cloud_reference_,
+                                .clock = clock_},
                                options_);
   ASSERT_TRUE(server) << server.error().message();
   server_ = std::move(*server);

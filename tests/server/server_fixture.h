@@ -87,6 +87,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   // Prices /api/cost's all-cloud figure; SetUp loads it from config_ (gpt-4o-mini).
   std::optional<cost::CloudReference> cloud_reference_;
+  Clock* clock_ = nullptr;  // The scheduler's clock when set (before SetUp); else the system's.
   // API tokens of admin "root", members "alice" and "bob", viewer "victor".
   std::string root_, alice_, bob_, victor_;
 };

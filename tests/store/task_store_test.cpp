@@ -180,6 +180,7 @@ TEST_F(SqliteTaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsS
     auto db = sqlite::Open(db_path());
     ASSERT_TRUE(db);
     ASSERT_TRUE(sqlite::Exec(*db,
+                             "DROP TABLE schedule_runs; DROP TABLE schedules; "
                              "DROP TABLE context_summaries; DROP TABLE task_access; "
                              "DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE users; "
                              "ALTER TABLE steps DROP COLUMN approval; PRAGMA user_version = 1"));

@@ -192,8 +192,11 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
                .tools_config = deps_.tools_config,
                .memory = deps_.memory,
                .memory_options = deps_.memory_options,
-               .context_tokens = deps_.context_tokens},
-              options_.workers) {
+               .context_tokens = deps_.context_tokens,
+               .on_task_end = [this](const std::string&) { scheduler_->Wake(); }},
+              options_.workers),
+      scheduler_(std::make_unique<schedule::Scheduler>(
+          deps_.store, this, deps_.clock ? deps_.clock : &SystemClock(), options_.scheduler)) {
   int threads = options_.http_threads;
   http_.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
@@ -235,6 +238,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
   AddApprovalRoutes();
   AddOpenAiRoutes();
   AddViewRoutes();
+  AddScheduleRoutes();
   AddWebUiRoutes();
 }
 
@@ -396,6 +400,7 @@ Status Server::Impl::Start() {
   for (int i = 0; i < 5000 && !http_.is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  scheduler_->Start();
   spdlog::info("serving on http://{}:{}", options_.host, port_);
   return {};
 }
@@ -403,6 +408,7 @@ Status Server::Impl::Start() {
 void Server::Impl::Stop() {
   if (stopping_.exchange(true)) return;
   spdlog::info("shutting down: stopping running tasks at a safe point");
+  scheduler_->Stop();  // Starts nothing more; then the runner stops what runs.
   runner_.Shutdown();
   http_.stop();
   if (thread_.joinable()) thread_.join();

@@ -1,5 +1,6 @@
 // server: `tandem serve` — the HTTP API over the agent: health, Prometheus metrics, sign-in,
-// API tokens, tasks (create, list, show, cancel, resume, live events over SSE, artifacts).
+// API tokens, tasks (create, list, show, cancel, resume, live events over SSE, artifacts),
+// schedules (recurring goals started by the scheduler thread).
 //
 //   Result<ServerOptions> options = ReadServerOptions(config);
 //   auto server = Server::Create({.store = store, .models = models, .tools = &registry,
@@ -11,9 +12,11 @@
 #include <memory>
 #include <string>
 
+#include "tandem/core/clock.h"
 #include "tandem/core/config.h"
 #include "tandem/cost/usage_summary.h"
 #include "tandem/router/health.h"
+#include "tandem/schedule/scheduler.h"
 #include "tandem/server/auth.h"
 #include "tandem/server/task_runner.h"
 
@@ -33,6 +36,7 @@ struct ServerOptions {
   // a worker busy with a waiting task; short ones stop tasks nobody has looked at yet.
   int approval_timeout_s = 3600;
   AuthOptions auth;
+  schedule::SchedulerOptions scheduler;  // Missed-run grace, reload interval (docs/server.md).
 };
 
 // Reads [server] (listen, max_body_bytes, read_timeout_s, write_timeout_s, http_threads,
@@ -58,6 +62,7 @@ struct ServerDeps {
   const Config* config = nullptr;                       // Providers listed by /api/providers.
   const router::ProviderHealth* health = nullptr;       // Circuit states; nullptr: all healthy.
   std::optional<cost::CloudReference> cloud_reference;  // Prices /api/cost's all-cloud figure.
+  Clock* clock = nullptr;  // Optional: the scheduler's clock (default: the system's).
 };
 
 // Thread-safe. Start() serves on background threads until Stop().

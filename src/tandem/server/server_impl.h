@@ -22,7 +22,7 @@ enum class Access {
   kAdmin,
 };
 
-class Server::Impl {
+class Server::Impl final : public schedule::TaskLauncher {
  public:
   using Handler =
       std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
@@ -31,6 +31,11 @@ class Server::Impl {
   Status Start();
   void Stop();
   int port() const { return port_; }
+
+  // schedule::TaskLauncher (schedule_api.cpp): scheduled runs start through StartTask as the
+  // schedule's owner.
+  Result<std::string> Launch(const store::ScheduleRecord& schedule) override;
+  bool IsActive(const std::string& task_id) override;
 
  private:
   // Registers `handler` for `method` and `pattern` (a regex), wrapped with authentication,
@@ -47,6 +52,7 @@ class Server::Impl {
   void AddApprovalRoutes();       // approval_api.cpp
   void AddOpenAiRoutes();         // openai_gateway.cpp
   void AddViewRoutes();           // views_api.cpp
+  void AddScheduleRoutes();       // schedule_api.cpp
 
   // Approval handlers (approval_api.cpp).
   void ApproveCall(const httplib::Request& req, httplib::Response& res, const Principal& who);
@@ -108,6 +114,18 @@ class Server::Impl {
   void CostView(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void AuditView(const httplib::Request& req, httplib::Response& res, const Principal& who);
   void ProvidersView(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // Schedule handlers (schedule_api.cpp).
+  void ListSchedules(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void CreateSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ShowSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void DeleteSchedule(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  void ListScheduleRuns(const httplib::Request& req, httplib::Response& res, const Principal& who);
+  // The schedule named by the first path capture when `who` may see it (own, shared, or any
+  // for admins); otherwise fills a 404.
+  std::optional<store::ScheduleRecord> VisibleSchedule(const httplib::Request& req,
+                                                       httplib::Response& res,
+                                                       const Principal& who);
+  nlohmann::ordered_json ScheduleJson(const store::ScheduleRecord& schedule);
 
   // The task named by the first path capture when `who` may see it; otherwise fills a 404
   // (also for tasks that exist but are hidden: their existence is not disclosed).
@@ -121,6 +139,7 @@ class Server::Impl {
   Metrics metrics_;
   ApprovalDesk approvals_;  // Before runner_, whose workers wait on it.
   TaskRunner runner_;
+  std::unique_ptr<schedule::Scheduler> scheduler_;  // Stopped in Stop() before runner_.
   httplib::Server http_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

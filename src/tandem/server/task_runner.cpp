@@ -120,6 +120,7 @@ void TaskRunner::Work() {
       last_event_.erase(job.task_id);
     }
     event_cv_.notify_all();
+    if (deps_.on_task_end) deps_.on_task_end(job.task_id);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,9 @@ struct TaskRunnerDeps {
   memory::MemoryStore* memory = nullptr;
   agent::AgentMemoryOptions memory_options;
   int64_t context_tokens = 0;  // RunOptions::context_tokens of every run; 0: unlimited.
+  // Optional: called on a worker thread after each task stops running (the scheduler uses it
+  // to start a run queued behind the task). Must not call back into the runner.
+  std::function<void(const std::string& task_id)> on_task_end;
 };
 
 // Thread-safe; every member below is guarded by mu_.

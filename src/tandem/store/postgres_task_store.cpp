@@ -16,7 +16,7 @@ using pg::Rows;
 // for entry (the two lists must stay the same length). Never edit a released entry: append.
 // Ids and other sorted keys use the "C" collation, so that ORDER BY matches SQLite's byte order
 // whatever the database's locale.
-constexpr std::array<std::string_view, 4> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT COLLATE "C" PRIMARY KEY,
   parent_id TEXT COLLATE "C" REFERENCES tasks(id),
@@ -141,6 +141,38 @@ CREATE TABLE context_summaries (
   summary TEXT NOT NULL,
   updated_at_ms BIGINT NOT NULL
 );
+)sql",
+                                                         // 5: schedules and their history.
+                                                         R"sql(
+CREATE TABLE schedules (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  goal TEXT NOT NULL,
+  budget TEXT NOT NULL DEFAULT '{}',
+  owner TEXT NOT NULL DEFAULT '',
+  shared BOOLEAN NOT NULL DEFAULT false,
+  missed TEXT NOT NULL,
+  overlap TEXT NOT NULL,
+  enabled BOOLEAN NOT NULL DEFAULT true,
+  next_run_ms BIGINT NOT NULL,
+  queued_due_ms BIGINT NOT NULL DEFAULT 0,
+  last_task_id TEXT NOT NULL DEFAULT '',
+  last_run_ms BIGINT NOT NULL DEFAULT 0,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE TABLE schedule_runs (
+  id BIGSERIAL PRIMARY KEY,
+  schedule_id TEXT COLLATE "C" NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+  due_ms BIGINT NOT NULL,
+  time_ms BIGINT NOT NULL,
+  task_id TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule_id, id);
 )sql"};
 
 // Any fixed number: every Tandem process migrating this database takes the same lock.
@@ -756,6 +788,144 @@ Result<StoreTotals> PostgresTaskStore::Totals() {
     *query.out = std::move(*rows);
   }
   return totals;
+}
+
+namespace {
+
+constexpr std::string_view kScheduleColumns =
+    "id, name, cron, timezone, goal, budget, owner, shared, missed, overlap, enabled, "
+    "next_run_ms, queued_due_ms, last_task_id, last_run_ms, created_at_ms, updated_at_ms";
+
+ScheduleRecord ReadSchedule(const Rows& r, int i) {
+  return {.id = r.Text(i, 0),
+          .name = r.Text(i, 1),
+          .cron = r.Text(i, 2),
+          .timezone = r.Text(i, 3),
+          .goal = r.Text(i, 4),
+          .budget = r.Text(i, 5),
+          .owner = r.Text(i, 6),
+          .shared = r.Bool(i, 7),
+          .missed = r.Text(i, 8),
+          .overlap = r.Text(i, 9),
+          .enabled = r.Bool(i, 10),
+          .next_run_ms = r.Int(i, 11),
+          .queued_due_ms = r.Int(i, 12),
+          .last_task_id = r.Text(i, 13),
+          .last_run_ms = r.Int(i, 14),
+          .created_at_ms = r.Int(i, 15),
+          .updated_at_ms = r.Int(i, 16)};
+}
+
+ScheduleRunRecord ReadScheduleRun(const Rows& r, int i) {
+  return {.id = r.Int(i, 0),
+          .schedule_id = r.Text(i, 1),
+          .due_ms = r.Int(i, 2),
+          .time_ms = r.Int(i, 3),
+          .task_id = r.Text(i, 4),
+          .outcome = r.Text(i, 5),
+          .detail = r.Text(i, 6)};
+}
+
+}  // namespace
+
+Status PostgresTaskStore::CreateSchedule(const ScheduleRecord& schedule) {
+  std::lock_guard lock(mu_);
+  Status status = Done(db_->Run(
+      fmt::format("INSERT INTO schedules ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                  "$11, $12, $13, $14, $15, $16, $17)",
+                  kScheduleColumns),
+      Params()
+          .Add(schedule.id)
+          .Add(schedule.name)
+          .Add(schedule.cron)
+          .Add(schedule.timezone)
+          .Add(schedule.goal)
+          .Add(schedule.budget.empty() ? std::string_view("{}") : std::string_view(schedule.budget))
+          .Add(schedule.owner)
+          .Add(schedule.shared)
+          .Add(schedule.missed)
+          .Add(schedule.overlap)
+          .Add(schedule.enabled)
+          .Add(schedule.next_run_ms)
+          .Add(schedule.queued_due_ms)
+          .Add(schedule.last_task_id)
+          .Add(schedule.last_run_ms)
+          .Add(schedule.created_at_ms)
+          .Add(schedule.updated_at_ms)));
+  if (!status && status.error().code() == ErrorCode::kAlreadyExists) {
+    return MakeError(ErrorCode::kAlreadyExists, "schedule {} already exists", schedule.id);
+  }
+  return status;
+}
+
+Result<std::optional<ScheduleRecord>> PostgresTaskStore::GetSchedule(std::string_view id) {
+  std::lock_guard lock(mu_);
+  return First(Collect<ScheduleRecord>(
+      db_->Run(fmt::format("SELECT {} FROM schedules WHERE id = $1", kScheduleColumns),
+               Params().Add(id)),
+      ReadSchedule));
+}
+
+Result<std::vector<ScheduleRecord>> PostgresTaskStore::ListSchedules() {
+  std::lock_guard lock(mu_);
+  return Collect<ScheduleRecord>(
+      db_->Run(
+          fmt::format("SELECT {} FROM schedules ORDER BY created_at_ms, id", kScheduleColumns)),
+      ReadSchedule);
+}
+
+Status PostgresTaskStore::DeleteSchedule(std::string_view id) {
+  std::lock_guard lock(mu_);
+  // The history goes with it (ON DELETE CASCADE).
+  Result<Rows> deleted = db_->Run("DELETE FROM schedules WHERE id = $1", Params().Add(id));
+  if (!deleted) return std::unexpected(deleted.error());
+  if (deleted->affected() == 0) return MakeError(ErrorCode::kNotFound, "no schedule {}", id);
+  return {};
+}
+
+Status PostgresTaskStore::SaveScheduleProgress(std::string_view id,
+                                               const ScheduleProgress& progress,
+                                               std::span<const ScheduleRunRecord> runs,
+                                               int64_t updated_at_ms) {
+  std::lock_guard lock(mu_);
+  Result<Batch> batch = BeginBatch();  // Joins a batch this thread has open.
+  if (!batch) return std::unexpected(batch.error());
+  Result<Rows> updated = db_->Run(
+      "UPDATE schedules SET next_run_ms = $1, queued_due_ms = $2, last_task_id = $3, "
+      "last_run_ms = $4, updated_at_ms = $5 WHERE id = $6",
+      Params()
+          .Add(progress.next_run_ms)
+          .Add(progress.queued_due_ms)
+          .Add(progress.last_task_id)
+          .Add(progress.last_run_ms)
+          .Add(updated_at_ms)
+          .Add(id));
+  if (!updated) return std::unexpected(updated.error());
+  if (updated->affected() == 0) return MakeError(ErrorCode::kNotFound, "no schedule {}", id);
+  for (const ScheduleRunRecord& run : runs) {
+    Status inserted = Done(db_->Run(
+        "INSERT INTO schedule_runs (schedule_id, due_ms, time_ms, task_id, outcome, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        Params()
+            .Add(id)
+            .Add(run.due_ms)
+            .Add(run.time_ms)
+            .Add(run.task_id)
+            .Add(run.outcome)
+            .Add(run.detail)));
+    if (!inserted) return inserted;
+  }
+  return batch->Commit();
+}
+
+Result<std::vector<ScheduleRunRecord>> PostgresTaskStore::ListScheduleRuns(
+    std::string_view schedule_id, int limit) {
+  std::lock_guard lock(mu_);
+  return Collect<ScheduleRunRecord>(
+      db_->Run("SELECT id, schedule_id, due_ms, time_ms, task_id, outcome, detail FROM "
+               "schedule_runs WHERE schedule_id = $1 ORDER BY id DESC LIMIT $2",
+               Params().Add(schedule_id).Add(int64_t{limit})),
+      ReadScheduleRun);
 }
 
 }  // namespace tandem::store

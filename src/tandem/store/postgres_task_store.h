@@ -46,6 +46,17 @@ class PostgresTaskStore final : public TaskStore {
   Result<std::vector<AuditRecord>> ListAudit(std::string_view task_id) override;
   Result<std::vector<AuditRecord>> ListAuditPage(int limit, int64_t before_id = 0) override;
 
+  // ScheduleStore.
+  Status CreateSchedule(const ScheduleRecord& schedule) override;
+  Result<std::optional<ScheduleRecord>> GetSchedule(std::string_view id) override;
+  Result<std::vector<ScheduleRecord>> ListSchedules() override;
+  Status DeleteSchedule(std::string_view id) override;
+  Status SaveScheduleProgress(std::string_view id, const ScheduleProgress& progress,
+                              std::span<const ScheduleRunRecord> runs,
+                              int64_t updated_at_ms) override;
+  Result<std::vector<ScheduleRunRecord>> ListScheduleRuns(std::string_view schedule_id,
+                                                          int limit = 50) override;
+
   Status SaveContextSummary(const ContextSummary& summary) override;
   Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) override;
 

@@ -15,7 +15,7 @@ using internal::Collect;
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 4> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -130,6 +130,38 @@ CREATE TABLE context_summaries (
   summary TEXT NOT NULL,
   updated_at_ms INTEGER NOT NULL
 );
+)sql",
+                                                         // 5: schedules and their history.
+                                                         R"sql(
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  goal TEXT NOT NULL,
+  budget TEXT NOT NULL DEFAULT '{}',
+  owner TEXT NOT NULL DEFAULT '',
+  shared INTEGER NOT NULL DEFAULT 0,
+  missed TEXT NOT NULL,
+  overlap TEXT NOT NULL,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  next_run_ms INTEGER NOT NULL,
+  queued_due_ms INTEGER NOT NULL DEFAULT 0,
+  last_task_id TEXT NOT NULL DEFAULT '',
+  last_run_ms INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE schedule_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  schedule_id TEXT NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+  due_ms INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  task_id TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule_id, id);
 )sql"};
 
 TaskRecord ReadTask(const Statement& s) {

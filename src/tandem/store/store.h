@@ -5,5 +5,6 @@
 //   (*store)->CreateTask({.id = NewId(), .goal = "..."});
 #pragma once
 
-#include "tandem/store/records.h"     // IWYU pragma: export
-#include "tandem/store/task_store.h"  // IWYU pragma: export
+#include "tandem/store/records.h"         // IWYU pragma: export
+#include "tandem/store/schedule_store.h"  // IWYU pragma: export
+#include "tandem/store/task_store.h"      // IWYU pragma: export

@@ -15,6 +15,7 @@
 
 #include "tandem/core/error.h"
 #include "tandem/store/records.h"
+#include "tandem/store/schedule_store.h"
 
 namespace tandem {
 struct Config;
@@ -36,7 +37,7 @@ struct LedgerTotals {
 // The interface every backend implements with the same behaviour (tests/store runs one suite
 // against each). Thread-safe: every method of every backend runs under mu_, which a Batch holds
 // for its whole life.
-class TaskStore {
+class TaskStore : public ScheduleStore {
  public:
   // Makes the writes the calling thread sends through the store until Commit one transaction:
   // one commit instead of one per write, which is most of what a step costs. Other threads
@@ -73,7 +74,7 @@ class TaskStore {
   static int SchemaVersion();
 
   TaskStore() = default;
-  virtual ~TaskStore() = default;
+  ~TaskStore() override = default;
   TaskStore(const TaskStore&) = delete;
   TaskStore& operator=(const TaskStore&) = delete;
 
