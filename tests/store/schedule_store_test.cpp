@@ -1,22 +1,41 @@
-// TaskStore's ScheduleStore on a real SQLite file: round trips, progress with history in one
-// transaction, deletion with history, and refusals.
+// The ScheduleStore of both backends, on a real SQLite file and a real PostgreSQL: round trips,
+// progress with history in one transaction, deletion with history, and refusals.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem::store {
 namespace {
 
-class ScheduleStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+// Each test runs once per backend (Sqlite/... and Postgres/...), on an empty store of its own.
+class ScheduleStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto opened = TaskStore::Open(dir_.path() / "tandem.db");
+    location_ = (dir_.path() / "tandem.db").string();
+    if (GetParam() == Backend::kPostgres) {
+      auto server = testing::SharedPostgresServer();
+      if (!server && server.error().code() == ErrorCode::kNotFound) {
+        GTEST_SKIP() << server.error().message();
+      }
+      ASSERT_TRUE(server) << server.error().message();
+      auto url = (*server)->CreateDatabase();
+      ASSERT_TRUE(url) << url.error().message();
+      location_ = *url;
+    }
+    Reopen();
+  }
+  void Reopen() {
+    store_.reset();
+    auto opened = OpenTaskStore(location_, dir_.path());
     ASSERT_TRUE(opened) << opened.error().message();
     store_ = std::move(*opened);
   }
-  // Through the interface, as the scheduler and a later PostgreSQL backend see it.
+  // Through the interface, as the scheduler sees it.
   ScheduleStore& schedules() { return *store_; }
 
   static ScheduleRecord Sample(std::string id) {
@@ -36,17 +55,17 @@ class ScheduleStoreTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string location_;
   std::unique_ptr<TaskStore> store_;
 };
 
-TEST_F(ScheduleStoreTest, SchedulesRoundTripAndSurviveReopening) {
+TEST_P(ScheduleStoreTest, SchedulesRoundTripAndSurviveReopening) {
   ASSERT_TRUE(schedules().CreateSchedule(Sample("s1")));
   ASSERT_TRUE(schedules().CreateSchedule(Sample("s2")));
   Status taken = schedules().CreateSchedule(Sample("s1"));
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().code(), ErrorCode::kAlreadyExists);
-  store_.reset();
-  SetUp();
+  Reopen();
   auto found = schedules().GetSchedule("s1");
   ASSERT_TRUE(found && *found);
   const ScheduleRecord& s = **found;
@@ -67,7 +86,7 @@ TEST_F(ScheduleStoreTest, SchedulesRoundTripAndSurviveReopening) {
   EXPECT_FALSE(*missing);
 }
 
-TEST_F(ScheduleStoreTest, ProgressAndHistoryAreSavedTogether) {
+TEST_P(ScheduleStoreTest, ProgressAndHistoryAreSavedTogether) {
   ASSERT_TRUE(schedules().CreateSchedule(Sample("s1")));
   std::vector<ScheduleRunRecord> runs = {
       {.due_ms = 1000, .time_ms = 5000, .outcome = "skipped_missed", .detail = "down"},
@@ -96,7 +115,7 @@ TEST_F(ScheduleStoreTest, ProgressAndHistoryAreSavedTogether) {
   EXPECT_EQ(gone.error().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(ScheduleStoreTest, DeletingRemovesTheHistoryToo) {
+TEST_P(ScheduleStoreTest, DeletingRemovesTheHistoryToo) {
   ASSERT_TRUE(schedules().CreateSchedule(Sample("s1")));
   std::vector<ScheduleRunRecord> runs = {{.due_ms = 1, .time_ms = 1, .outcome = "failed"}};
   ASSERT_TRUE(schedules().SaveScheduleProgress("s1", {.next_run_ms = 2}, runs, 1));
@@ -108,6 +127,9 @@ TEST_F(ScheduleStoreTest, DeletingRemovesTheHistoryToo) {
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code(), ErrorCode::kNotFound);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, ScheduleStoreTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, ScheduleStoreTest, ::testing::Values(Backend::kPostgres));
 
 }  // namespace
 }  // namespace tandem::store
