@@ -131,6 +131,38 @@ std::string Base64Floats(const std::vector<float>& vector) {
   return out;
 }
 
+// The JSON body and the requested model of a /v1 POST; nullopt once an OpenAI-shaped error has
+// been sent for a body that is not an object or a model that is missing or unknown.
+struct ModelRequest {
+  json body;
+  std::string model;
+};
+
+std::optional<ModelRequest> ReadModelRequest(const httplib::Request& req, httplib::Response& res,
+                                             const router::Policy* policy) {
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object()) {
+    SendOpenAiError(res, 400, "invalid_json", "the request body is not a JSON object");
+    return std::nullopt;
+  }
+  if (!body.contains("model") || !body["model"].is_string() ||
+      body["model"].get_ref<const std::string&>().empty()) {
+    SendOpenAiError(res, 400, "invalid_request",
+                    "model must be a non-empty string (GET /v1/models lists them)", "model");
+    return std::nullopt;
+  }
+  std::string model = body["model"].get<std::string>();
+  if (policy && !policy->KnowsProfile(model)) {
+    SendOpenAiError(res, 404, "model_not_found",
+                    fmt::format("The model '{}' does not exist: use a route profile, a provider "
+                                "or its model, or 'auto' (GET /v1/models)",
+                                model),
+                    "model");
+    return std::nullopt;
+  }
+  return ModelRequest{std::move(body), std::move(model)};
+}
+
 }  // namespace
 
 void Server::Impl::OpenAiRoute(const std::string& method, const std::string& pattern, Access access,
@@ -244,23 +276,10 @@ Status Server::Impl::ReadTaskPolicy(const json& body, agent::RunOptions& options
 
 void Server::Impl::ChatCompletions(const httplib::Request& req, httplib::Response& res,
                                    const Principal& who) {
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object()) {
-    return SendOpenAiError(res, 400, "invalid_json", "the request body is not a JSON object");
-  }
-  if (!body.contains("model") || !body["model"].is_string() ||
-      body["model"].get_ref<const std::string&>().empty()) {
-    return SendOpenAiError(res, 400, "invalid_request",
-                           "model must be a non-empty string (GET /v1/models lists them)", "model");
-  }
-  std::string model = body["model"].get<std::string>();
-  if (deps_.policy && !deps_.policy->KnowsProfile(model)) {
-    return SendOpenAiError(res, 404, "model_not_found",
-                           fmt::format("The model '{}' does not exist: use a route profile, a "
-                                       "provider or its model, or 'auto' (GET /v1/models)",
-                                       model),
-                           "model");
-  }
+  std::optional<ModelRequest> request = ReadModelRequest(req, res, deps_.policy);
+  if (!request) return;
+  json& body = request->body;
+  const std::string& model = request->model;
   if (body.contains("stream") && !body["stream"].is_boolean() && !body["stream"].is_null()) {
     return SendOpenAiError(res, 400, "invalid_request", "stream must be a boolean", "stream");
   }
@@ -386,23 +405,10 @@ void Server::Impl::ChatCompletions(const httplib::Request& req, httplib::Respons
 
 void Server::Impl::Embeddings(const httplib::Request& req, httplib::Response& res,
                               const Principal& who) {
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object()) {
-    return SendOpenAiError(res, 400, "invalid_json", "the request body is not a JSON object");
-  }
-  if (!body.contains("model") || !body["model"].is_string() ||
-      body["model"].get_ref<const std::string&>().empty()) {
-    return SendOpenAiError(res, 400, "invalid_request",
-                           "model must be a non-empty string (GET /v1/models lists them)", "model");
-  }
-  std::string model = body["model"].get<std::string>();
-  if (deps_.policy && !deps_.policy->KnowsProfile(model)) {
-    return SendOpenAiError(res, 404, "model_not_found",
-                           fmt::format("The model '{}' does not exist: use a route profile, a "
-                                       "provider or its model, or 'auto' (GET /v1/models)",
-                                       model),
-                           "model");
-  }
+  std::optional<ModelRequest> request = ReadModelRequest(req, res, deps_.policy);
+  if (!request) return;
+  json& body = request->body;
+  const std::string& model = request->model;
   std::vector<std::string> texts;
   const json input = body.value("input", json());
   if (input.is_string()) {
