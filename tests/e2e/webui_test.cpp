@@ -15,6 +15,7 @@
 #include <iostream>
 #include <thread>
 
+#include "support/free_port.h"
 #include "support/process.h"
 #include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
@@ -27,22 +28,6 @@ using ::testing::HasSubstr;
 constexpr char kChromium[] = "/usr/bin/chromium";
 constexpr char kPassword[] = "a long passphrase";
 constexpr char kReport[] = "# Weekly report\n\nAll green.\n";
-
-// A port that was free a moment ago (the server binds it right after).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 class WebUiBrowserTest : public ::testing::Test {
  protected:
@@ -66,7 +51,7 @@ class WebUiBrowserTest : public ::testing::Test {
     testing::ProcessResult added =
         testing::RunTandem({"user", "add", "root", "--role", "admin"}, Options(kPassword));
     ASSERT_EQ(added.exit_code, 0) << added.err;
-    port_ = FreePort();
+    port_ = testing::FreeLoopbackPort();
     ASSERT_GT(port_, 0);
     log_ = (dir_.path() / "serve.log").string();
     pid_ = testing::SpawnProcess(

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/free_port.h"
 #include "support/process.h"
 #include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
@@ -65,28 +66,12 @@ TEST_F(CliTest, UserAddListAndTokenManageAccounts) {
   EXPECT_EQ(Tandem({"user", "token", "nobody"}).exit_code, 1);
 }
 
-// A port that was free a moment ago (the server binds it right after).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 TEST_F(CliTest, ServeAnswersWithATokenAndStopsCleanlyOnSigterm) {
   ASSERT_EQ(Tandem({"user", "add", "root", "--role", "admin"}, "a long passphrase\n").exit_code, 0);
   testing::ProcessResult token = Tandem({"user", "token", "root"});
   ASSERT_EQ(token.exit_code, 0);
   std::string bearer = "Bearer " + token.out.substr(0, token.out.find('\n'));
-  int port = FreePort();
+  int port = testing::FreeLoopbackPort();
   ASSERT_GT(port, 0);
   std::string log = (dir_.path() / "serve.log").string();
   int pid = testing::SpawnProcess(

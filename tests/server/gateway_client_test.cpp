@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/free_port.h"
 #include "support/process.h"
 #include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
@@ -24,22 +25,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// A port that was free a moment ago (the server binds it right after).
-int UnusedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 // The `node` executable on PATH, or "".
 std::string FindNode() {
@@ -106,7 +91,7 @@ embedding_model = "text-embedding-3-small"
   local.PushText("Handled on this machine");
   local.PushToolCall("get_weather", {{"city", "Paris"}});
 
-  int port = UnusedPort();
+  int port = testing::FreeLoopbackPort();
   ASSERT_GT(port, 0);
   std::string log = (dir.path() / "serve.log").string();
   int pid = testing::SpawnProcess(

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "support/free_port.h"
 
 namespace tandem::testing {
 namespace {
@@ -81,18 +82,7 @@ std::string Tail(const fs::path& path, size_t max_bytes = 2000) {
 // A loopback port nobody listens on right now (the server may still lose a race for it; Start
 // retries).
 Result<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return MakeError(ErrorCode::kUnavailable, "socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
+  int port = FreeLoopbackPort();
   if (port < 0) return MakeError(ErrorCode::kUnavailable, "no free loopback port");
   return port;
 }

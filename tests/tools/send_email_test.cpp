@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 #include "tandem/tools/tools_config.h"
 
@@ -22,18 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 bool CanConnect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -51,7 +40,7 @@ class SendEmailTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(access("/usr/bin/python3", X_OK), 0);
     mailbox_ = dir_.path() / "mail";
-    port_ = FreePort();
+    port_ = testing::FreeLoopbackPort();
     std::string listen = "127.0.0.1:" + std::to_string(port_);
     server_ = fork();
     ASSERT_GE(server_, 0);
