@@ -7,26 +7,51 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace tandem::testing {
 namespace {
 
-// In a forked child: enters the working directory, adds the environment and execs argv.
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const ProcessOptions& options) {
-  if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) _exit(127);
-  for (const auto& [key, value] : options.env)
-    setenv(key.c_str(), value.c_str(), 1);
-  std::vector<char*> args;
-  for (const std::string& arg : argv)
-    args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  execv(args[0], args.data());
-  _exit(127);
-}
+// What a forked child execs, built before the fork: a child of a multi-threaded process may only
+// make async-signal-safe calls, since allocating (setenv, vectors) can wait forever on a lock
+// another thread held at the moment of the fork.
+class PreparedExec {
+ public:
+  PreparedExec(const std::vector<std::string>& argv, const ProcessOptions& options)
+      : working_dir_(options.working_dir), argv_(argv) {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      std::string_view text(*entry);
+      if (!options.env.contains(std::string(text.substr(0, text.find('='))))) {
+        env_.emplace_back(text);
+      }
+    }
+    for (const auto& [key, value] : options.env)
+      env_.push_back(key + "=" + value);
+    for (std::string& entry : env_)
+      envp_.push_back(entry.data());
+    envp_.push_back(nullptr);
+    for (std::string& arg : argv_)
+      args_.push_back(arg.data());
+    args_.push_back(nullptr);
+  }
+
+  // In the child: enters the working directory and execs; async-signal-safe.
+  [[noreturn]] void Exec() const {
+    if (!working_dir_.empty() && chdir(working_dir_.c_str()) != 0) _exit(127);
+    execve(args_[0], args_.data(), envp_.data());
+    _exit(127);
+  }
+
+ private:
+  std::string working_dir_;
+  std::vector<std::string> argv_, env_;
+  std::vector<char*> args_, envp_;
+};
 
 }  // namespace
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  PreparedExec exec(argv, options);
   int in[2], out[2], err[2];
   if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -37,7 +62,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
     dup2(err[1], 2);
     for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
       close(fd);
-    ExecChild(argv, options);
+    exec.Exec();
   }
   close(in[0]);
   close(out[1]);
@@ -74,6 +99,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
 
 int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& options,
                  const std::string& output_path) {
+  PreparedExec exec(argv, options);
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -83,7 +109,7 @@ int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& opt
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    ExecChild(argv, options);
+    exec.Exec();
   }
   return pid;
 }
