@@ -147,6 +147,8 @@ try {
     await shot(label.toLowerCase());
     log(`${label} page`, "shown");
   }
+  // The list renders after its fetch answers, which a slow (sanitizer) build may not have yet.
+  await page.waitForSelector(`#task-list a[href="/tasks/${taskId}"]`, { timeout: 20_000 });
   expect((await page.locator(`#task-list a[href="/tasks/${taskId}"]`).count()) === 1, "the task list links the task");
 
   // A POST without the CSRF token is refused even with the session cookie.
