@@ -3,6 +3,21 @@
 #include <spdlog/spdlog.h>
 
 namespace tandem::agent {
+namespace {
+
+// What every ledger row records: the task and step, when, how long, and which provider answered
+// in which zone (none when the call failed).
+store::LedgerRow LedgerRowFor(const CallContext& context, int64_t latency_ms, int64_t now_ms,
+                              std::string provider_name, const ProviderConfig* provider) {
+  return {.task_id = context.task_id,
+          .step_seq = context.step_seq,
+          .provider = std::move(provider_name),
+          .zone = provider ? std::string(ZoneName(provider->zone)) : "",
+          .latency_ms = latency_ms,
+          .created_at_ms = now_ms};
+}
+
+}  // namespace
 
 GatewayModelAccess::GatewayModelAccess(router::Gateway* gateway, const Config* config,
                                        const llm::PriceCatalog* prices, store::TaskStore* store,
@@ -21,16 +36,13 @@ Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
       {.cancel = context.cancel, .stream = context.stream, .on_text = context.on_text});
   int64_t latency_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
-  store::LedgerRow row{.task_id = context.task_id,
-                       .step_seq = context.step_seq,
-                       .latency_ms = latency_ms,
-                       .created_at_ms = ToUnixMillis(clock_->Now())};
   const ProviderConfig* provider =
       answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
+  store::LedgerRow row =
+      LedgerRowFor(context, latency_ms, ToUnixMillis(clock_->Now()),
+                   answer ? answer->decision.provider() : std::string(), provider);
   if (answer) {
     const llm::ChatResponse& response = answer->response;
-    row.provider = answer->decision.provider();
-    row.zone = provider ? std::string(ZoneName(provider->zone)) : "";
     // Priced by the configured model name: servers often answer with a dated variant.
     row.model = provider && !provider->model.empty() ? provider->model : response.model;
     row.prompt_tokens = response.usage.prompt_tokens;
@@ -64,15 +76,12 @@ Result<EmbedAnswer> GatewayModelAccess::Embed(const std::vector<std::string>& te
       {.task_id = context.task_id, .taint = context.taint, .profile = context.profile}, texts);
   int64_t latency_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
-  store::LedgerRow row{.task_id = context.task_id,
-                       .step_seq = context.step_seq,
-                       .latency_ms = latency_ms,
-                       .created_at_ms = ToUnixMillis(clock_->Now())};
   const ProviderConfig* provider =
       answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
+  store::LedgerRow row =
+      LedgerRowFor(context, latency_ms, ToUnixMillis(clock_->Now()),
+                   answer ? answer->decision.provider() : std::string(), provider);
   if (answer) {
-    row.provider = answer->decision.provider();
-    row.zone = provider ? std::string(ZoneName(provider->zone)) : "";
     row.model = answer->model;
     row.prompt_tokens = answer->tokens;
     row.estimated = true;  // The embeddings client does not report usage.
