@@ -82,6 +82,8 @@ struct RuntimeOptions {
   // Offer the `delegate` tool. `serve` leaves it out: one DelegateTool is bound to one run's
   // deps (cancellation, approver, memory), which concurrent server tasks cannot share.
   bool delegate = true;
+  // The worker this process is (`tandem worker`), named in every routing audit record.
+  std::optional<agent::StoreAuditSink::Worker> worker;
 };
 
 // Opens the store, gateway, model access and built-in tools from `config` (cmd_run.cpp); shared by
@@ -106,5 +108,6 @@ void AddMemoryCommands(CLI::App& app, CommandState& state);
 void AddServeCommands(CLI::App& app, CommandState& state);
 void AddUserCommands(CLI::App& app, CommandState& state);
 void AddScheduleCommands(CLI::App& app, CommandState& state);
+void AddWorkerCommands(CLI::App& app, CommandState& state);
 
 }  // namespace tandem::cli

@@ -9,6 +9,7 @@
 #include "tandem/agent/delegate.h"
 #include "tandem/agent/terminal_approver.h"
 #include "tandem/agent/terminal_view.h"
+#include "tandem/cluster/submission.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/core/id.h"
 #include "tandem/engine/engine_chat_model.h"
@@ -32,6 +33,7 @@ struct RunFlags {
   std::string events = "text";  // "text" for people, "jsonl" for programs.
   bool interactive = false;     // Ask on stdin even when it is not a terminal (scripts, tests).
   bool continuous = false;      // Approve every call without asking.
+  bool submit = false;          // run: queue the task for workers instead of running it here.
 };
 
 // Prints each event as one JSON object per line on stdout, for programs.
@@ -112,7 +114,7 @@ Result<std::unique_ptr<Runtime>> OpenRuntime(Config config, RuntimeOptions optio
   auto store = store::OpenTaskStore(runtime->config);
   if (!store) return std::unexpected(store.error());
   runtime->store = std::move(*store);
-  runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get());
+  runtime->audit = std::make_unique<agent::StoreAuditSink>(runtime->store.get(), options.worker);
   // Kind "engine" providers run in-process through the embedded engine; the rest go through
   // the router's default (OpenAI-compatible) factory.
   router::ModelFactory factory = [](const Config& cfg, const ProviderConfig& provider) {
@@ -233,6 +235,16 @@ void RunCommand(CommandState& state, const RunFlags& flags) {
     state.exit_code = ReportError(task.error(), ExitCodeFor(task.error()));
     return;
   }
+  if (flags.submit) {
+    if (Status queued = cluster::SubmitToCluster(*(*runtime)->store, *task, SystemClock());
+        !queued) {
+      state.exit_code = ReportError(queued.error(), ExitCodeFor(queued.error()));
+      return;
+    }
+    bool local_only = cluster::PlacementOf(*task) == store::Placement::kLocalOnly;
+    fmt::print("task {} queued for {} worker\n", task->id, local_only ? "a local" : "any");
+    return;
+  }
   if (flags.events != "jsonl") fmt::print("task {} started in {}\n", task->id, task->workspace);
   std::fflush(stdout);
   state.exit_code = Drive(**runtime, task->id, options, flags);
@@ -293,6 +305,9 @@ void AddRunCommands(CLI::App& app, CommandState& state) {
   run->add_option("--max-steps", flags->max_steps, "Stop after this many steps")
       ->check(CLI::Range(1, 100000));
   AddBudgetOptions(*run, *flags);
+  run->add_flag("--submit", flags->submit,
+                "Queue the task for `tandem worker` processes instead of running it here "
+                "(prints its id)");
   run->callback([&state, flags] { RunCommand(state, *flags); });
 
   CLI::App* resume = app.add_subcommand("resume", "Continue a stopped or interrupted task");

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   AddServeCommands(app, state);
   AddUserCommands(app, state);
   AddScheduleCommands(app, state);
+  AddWorkerCommands(app, state);
 
   try {
     app.parse(argc, argv);

@@ -116,6 +116,39 @@ TEST_F(ControllerTest, SensitiveGoalTaintsTheFirstCall) {
   EXPECT_TRUE(model_.calls[0].tainted);
 }
 
+TEST_F(ControllerTest, OnAMachineThatMayNotSeeSensitiveDataATaintedTaskIsHandedOver) {
+  dir_.Write("ws/notes.txt", "Contact jane.doe@example.com about the offer.\n");
+  model_.Push("read_file", {{"path", "notes.txt"}});
+  Controller controller({.store = store_.get(),
+                         .models = &model_,
+                         .tools = &registry_,
+                         .policy = policy_.get(),
+                         .may_run_tainted = false});
+  auto task = controller.Create("Summarise the notes", dir_.path() / "ws", {});
+  ASSERT_TRUE(task);
+  auto outcome = controller.Run(task->id, {});
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  // The read ran (nothing was sensitive before it); no model call came after it.
+  EXPECT_TRUE(outcome->handed_over);
+  EXPECT_EQ(outcome->status, store::TaskStatus::kPending);
+  EXPECT_EQ(model_.calls.size(), 1u);
+  auto stored = store_->GetTask(task->id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->status, store::TaskStatus::kPending);
+  EXPECT_THAT((*stored)->stop_reason, ::testing::HasSubstr("handed over"));
+  auto events = store_->ListEvents(task->id);
+  ASSERT_TRUE(events);
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->back().type, "handed_over");  // Not the task's end.
+  // A task sensitive from its goal makes no call at all there.
+  auto secret = controller.Create("Call +86 138 0013 8000 tomorrow", dir_.path() / "ws2", {});
+  ASSERT_TRUE(secret);
+  auto handed = controller.Run(secret->id, {});
+  ASSERT_TRUE(handed);
+  EXPECT_TRUE(handed->handed_over);
+  EXPECT_EQ(model_.calls.size(), 1u);
+}
+
 TEST_F(ControllerTest, WatchdogReplanAsksForAStrongerModel) {
   for (int i = 0; i < 3; ++i)
     model_.Push("list_files", {{"path", "."}});

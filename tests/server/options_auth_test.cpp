@@ -19,6 +19,19 @@ Result<ServerOptions> OptionsFrom(const std::string& toml) {
   return ReadServerOptions(*config);
 }
 
+TEST(ServerOptionsTest, TasksRunHereUnlessSentToWorkers) {
+  auto here = OptionsFrom("");
+  ASSERT_TRUE(here) << here.error().message();
+  EXPECT_FALSE(here->run_on_workers);
+  auto workers = OptionsFrom("[server]\nrun_tasks = \"workers\"\n");
+  ASSERT_TRUE(workers) << workers.error().message();
+  EXPECT_TRUE(workers->run_on_workers);
+  auto wrong = OptionsFrom("[server]\nrun_tasks = \"elsewhere\"\n");
+  ASSERT_FALSE(wrong);
+  EXPECT_THAT(wrong.error().message(), HasSubstr("run_tasks"));
+  EXPECT_THAT(wrong.error().message(), HasSubstr("elsewhere"));
+}
+
 TEST(ServerOptionsTest, DefaultsListenOnLoopback) {
   auto options = OptionsFrom("");
   ASSERT_TRUE(options) << options.error().message();

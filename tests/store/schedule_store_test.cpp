@@ -3,35 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "support/postgres_server.h"
-#include "support/temp_dir.h"
-#include "tandem/store/task_store.h"
+#include "store_backend.h"
 
 namespace tandem::store {
 namespace {
 
-enum class Backend { kSqlite, kPostgres };
-
 // Each test runs once per backend (Sqlite/... and Postgres/...), on an empty store of its own.
-class ScheduleStoreTest : public ::testing::TestWithParam<Backend> {
+class ScheduleStoreTest : public StoreBackendTest {
  protected:
-  void SetUp() override {
-    location_ = (dir_.path() / "tandem.db").string();
-    if (GetParam() == Backend::kPostgres) {
-      auto server = testing::SharedPostgresServer();
-      if (!server && server.error().code() == ErrorCode::kNotFound) {
-        GTEST_SKIP() << server.error().message();
-      }
-      ASSERT_TRUE(server) << server.error().message();
-      auto url = (*server)->CreateDatabase();
-      ASSERT_TRUE(url) << url.error().message();
-      location_ = *url;
-    }
-    Reopen();
-  }
   void Reopen() {
     store_.reset();
-    auto opened = OpenTaskStore(location_, dir_.path());
+    auto opened = Open();
     ASSERT_TRUE(opened) << opened.error().message();
     store_ = std::move(*opened);
   }
@@ -53,10 +35,6 @@ class ScheduleStoreTest : public ::testing::TestWithParam<Backend> {
             .created_at_ms = 1,
             .updated_at_ms = 1};
   }
-
-  testing::TempDir dir_;
-  std::string location_;
-  std::unique_ptr<TaskStore> store_;
 };
 
 TEST_P(ScheduleStoreTest, SchedulesRoundTripAndSurviveReopening) {

@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "support/postgres_server.h"
+#include "store_backend.h"
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
 #include "tandem/core/id.h"
@@ -37,34 +37,10 @@ TaskRecord MakeTask(std::string goal = "goal") {
   return task;
 }
 
-enum class Backend { kSqlite, kPostgres };
-
 // The behaviour every backend must share: each TEST_P runs once per backend (instantiated at the
-// end of this file as Sqlite/... and Postgres/...). Each test gets an empty store of its own: a
-// new SQLite file, or a new database on the binary's one PostgreSQL server.
-class TaskStoreTest : public ::testing::TestWithParam<Backend> {
+// end of this file as Sqlite/... and Postgres/...).
+class TaskStoreTest : public StoreBackendTest {
  protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kSqlite) {
-      location_ = (dir_.path() / "state/tandem.db").string();
-    } else {
-      auto server = testing::SharedPostgresServer();
-      if (!server && server.error().code() == ErrorCode::kNotFound) {
-        GTEST_SKIP() << server.error().message();
-      }
-      ASSERT_TRUE(server) << server.error().message();
-      auto url = (*server)->CreateDatabase();
-      ASSERT_TRUE(url) << url.error().message();
-      location_ = *url;
-    }
-    auto opened = Reopen();
-    ASSERT_TRUE(opened) << opened.error().message();
-    store_ = std::move(*opened);
-  }
-
-  // A second store on the same database or file.
-  Result<std::unique_ptr<TaskStore>> Reopen() { return OpenTaskStore(location_, dir_.path()); }
-
   // Rows of `table` as another connection sees them: only what has been committed.
   int64_t CommittedRows(const std::string& table) {
     if (GetParam() == Backend::kPostgres) {
@@ -83,10 +59,6 @@ class TaskStoreTest : public ::testing::TestWithParam<Backend> {
     sqlite3_close(reader);
     return rows;
   }
-
-  testing::TempDir dir_;
-  std::string location_;
-  std::unique_ptr<TaskStore> store_;
 };
 
 // SQLite-only behaviour: files, WAL, PRAGMA user_version, crashes of the writing process.
@@ -180,6 +152,7 @@ TEST_F(SqliteTaskStoreTest, VersionOneDatabaseGainsTheApprovalColumnAndKeepsItsS
     auto db = sqlite::Open(db_path());
     ASSERT_TRUE(db);
     ASSERT_TRUE(sqlite::Exec(*db,
+                             "DROP TABLE workers; DROP TABLE task_queue; "
                              "DROP TABLE schedule_runs; DROP TABLE schedules; "
                              "DROP TABLE context_summaries; DROP TABLE task_access; "
                              "DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE users; "
@@ -286,7 +259,7 @@ TEST_P(TaskStoreTest, ReopeningKeepsDataAndDoesNotReapplyMigrations) {
   TaskRecord task = MakeTask();
   ASSERT_TRUE(store_->CreateTask(task));
   store_.reset();
-  auto reopened = Reopen();
+  auto reopened = Open();
   ASSERT_TRUE(reopened) << reopened.error().message();
   EXPECT_TRUE(*(*reopened)->GetTask(task.id));
 }

@@ -115,15 +115,16 @@ std::optional<fs::path> PostgresServer::FindBinaries() {
   return std::nullopt;
 }
 
-Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(const fs::path& bin_dir) {
+Result<std::unique_ptr<PostgresServer>> PostgresServer::Start(
+    const fs::path& bin_dir, const std::vector<std::string>& settings) {
   std::unique_ptr<PostgresServer> server(new PostgresServer());
-  if (Status launched = server->Launch(bin_dir); !launched) {
+  if (Status launched = server->Launch(bin_dir, settings); !launched) {
     return std::unexpected(launched.error());
   }
   return server;
 }
 
-Status PostgresServer::Launch(const fs::path& bin_dir) {
+Status PostgresServer::Launch(const fs::path& bin_dir, const std::vector<std::string>& settings) {
   Result<RunAs> user = ServerUser();
   if (!user) return std::unexpected(user.error());
   if (user->switch_user && chown(dir_.path().c_str(), user->uid, user->gid) != 0) {
@@ -146,27 +147,31 @@ Status PostgresServer::Launch(const fs::path& bin_dir) {
     port_ = *port;
     // fsync, full-page writes and synchronous commit are off: the cluster is thrown away, so
     // crash safety buys nothing and costs most of a test's time on a busy disk.
-    pid_ = Spawn({(bin_dir / "postgres").string(),
-                  "-D",
-                  data.string(),
-                  "-h",
-                  "127.0.0.1",
-                  "-p",
-                  std::to_string(port_),
-                  "-k",
-                  dir_.path().string(),
-                  "-F",
-                  "-c",
-                  "full_page_writes=off",
-                  "-c",
-                  "synchronous_commit=off",
-                  "-c",
-                  "shared_buffers=16MB",
-                  "-c",
-                  "max_connections=60",
-                  "-c",
-                  "dynamic_shared_memory_type=mmap"},
-                 *user, dir_.path(), log, true);
+    std::vector<std::string> argv = {(bin_dir / "postgres").string(),
+                                     "-D",
+                                     data.string(),
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port_),
+                                     "-k",
+                                     dir_.path().string(),
+                                     "-F",
+                                     "-c",
+                                     "full_page_writes=off",
+                                     "-c",
+                                     "synchronous_commit=off",
+                                     "-c",
+                                     "shared_buffers=16MB",
+                                     "-c",
+                                     "max_connections=60",
+                                     "-c",
+                                     "dynamic_shared_memory_type=mmap"};
+    for (const std::string& setting : settings) {
+      argv.push_back("-c");
+      argv.push_back(setting);
+    }
+    pid_ = Spawn(argv, *user, dir_.path(), log, true);
     if (pid_ < 0) return MakeError(ErrorCode::kInternal, "fork failed");
     std::string conninfo = fmt::format("host=127.0.0.1 port={} dbname=postgres user=tandem", port_);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

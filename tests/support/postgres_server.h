@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/temp_dir.h"
 #include "tandem/core/error.h"
@@ -31,7 +32,10 @@ class PostgresServer {
   // /usr/lib/postgresql/15/bin; nullopt when neither has them.
   static std::optional<std::filesystem::path> FindBinaries();
   // Creates a cluster and starts its server; fails naming the step and the server's log tail.
-  static Result<std::unique_ptr<PostgresServer>> Start(const std::filesystem::path& bin_dir);
+  // `settings` ("name=value") are added to the server's command line (benchmarks load
+  // pg_stat_statements, or turn fsync back on).
+  static Result<std::unique_ptr<PostgresServer>> Start(
+      const std::filesystem::path& bin_dir, const std::vector<std::string>& settings = {});
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -46,7 +50,7 @@ class PostgresServer {
 
  private:
   PostgresServer() = default;
-  Status Launch(const std::filesystem::path& bin_dir);
+  Status Launch(const std::filesystem::path& bin_dir, const std::vector<std::string>& settings);
 
   TempDir dir_;
   int port_ = 0;

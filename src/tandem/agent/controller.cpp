@@ -88,6 +88,7 @@ class Controller::Loop {
                                 "--add-budget USD` (or raise the limit)",
                                 **exhausted, task_.id));
       }
+      if (MustHandOver()) return HandOver();
       int64_t seq = static_cast<int64_t>(steps_.size()) + 1;
       ReportProgress();
       CallContext call{.task_id = task_.id,
@@ -104,6 +105,7 @@ class Controller::Loop {
         }
         return Fail(context.error());
       }
+      if (MustHandOver()) return HandOver();  // A recalled memory raised the taint.
       llm::ChatRequest request{
           .messages = std::move(context->messages), .tools = specs_, .tool_choice = "auto"};
       call.escalate = std::exchange(escalate_, false);
@@ -291,14 +293,28 @@ class Controller::Loop {
     return std::nullopt;
   }
 
-  Result<TaskOutcome> Stop(TaskStatus status, std::string reason) {
+  // Ends this run: saves the status and says so with `event` (a handover is not the task's end).
+  Result<TaskOutcome> Stop(TaskStatus status, std::string reason,
+                           std::string_view event = "task_finished") {
     task_.settings = SettingsJson(options_, ElapsedSeconds()).dump();
     if (Status saved = SetStatus(status, reason); !saved) return std::unexpected(saved.error());
     ReportProgress();
-    Emit("task_finished", {{"status", store::TaskStatusName(status)}, {"reason", reason}});
+    Emit(std::string(event), {{"status", store::TaskStatusName(status)}, {"reason", reason}});
     return TaskOutcome{
         task_.id,          status, std::move(reason), summary_, static_cast<int64_t>(steps_.size()),
         refused_by_policy_};
+  }
+
+  bool MustHandOver() const { return taint_.tainted() && !deps_.may_run_tainted; }
+
+  // Leaves the task for a machine that may see its data: pending, resumable from here.
+  Result<TaskOutcome> HandOver() {
+    Result<TaskOutcome> outcome =
+        Stop(TaskStatus::kPending,
+             "handed over: sensitive data needs a local machine (" + taint_.Describe() + ")",
+             "handed_over");
+    if (outcome) outcome->handed_over = true;
+    return outcome;
   }
 
   Result<TaskOutcome> Fail(const Error& error) {
@@ -567,6 +583,10 @@ RunOptions StoredRunOptions(const store::TaskRecord& task) {
   options.budget = BudgetFromJson(settings.value("budget", json::object()));
   options.route_profile = settings.value("policy", "");
   return options;
+}
+
+void StoreRunOptions(store::TaskRecord& task, const RunOptions& options) {
+  task.settings = SettingsJson(options, StoredElapsed(task)).dump();
 }
 
 Controller::Controller(ControllerDeps deps) : deps_(deps) {}

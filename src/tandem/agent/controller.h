@@ -34,6 +34,9 @@ struct RunOptions {
 
 // The options a task was last run with (saved in its settings), for `resume`.
 RunOptions StoredRunOptions(const store::TaskRecord& task);
+// Saves `options` in the task's settings (its wall time so far is kept), for a run elsewhere
+// (a worker) to read back with StoredRunOptions. The caller saves the task.
+void StoreRunOptions(store::TaskRecord& task, const RunOptions& options);
 
 struct TaskOutcome {
   std::string task_id;
@@ -42,6 +45,7 @@ struct TaskOutcome {
   std::string summary;             // The model's finish summary, when it finished.
   int64_t steps = 0;               // Steps recorded in total.
   bool refused_by_policy = false;  // The router refused a call (privacy policy).
+  bool handed_over = false;        // Stopped for a machine that may see its sensitive data.
 };
 
 // Where a run stands, for live displays (not persisted: events and the ledger are the record).
@@ -83,6 +87,10 @@ struct ControllerDeps {
   const tools::ToolsConfig* tools_config = nullptr;
   // Optional: stores observations and summaries, recalls relevant ones into each prompt.
   AgentMemory* memory = nullptr;
+  // False on a machine that may not see sensitive data (a cloud worker): once the task's taint
+  // is raised, the run stops before its next model call and hands the task back (status
+  // pending, TaskOutcome::handed_over) for a machine that may.
+  bool may_run_tainted = true;
 };
 
 // Runs one task at a time. Not thread-safe; use one Controller per running task.

@@ -105,9 +105,11 @@ Result<EmbedAnswer> GatewayModelAccess::Embed(const std::vector<std::string>& te
 }
 
 void StoreAuditSink::Record(const router::AuditRecord& record) {
+  nlohmann::json payload = router::AuditRecordToJson(record);
+  if (worker_) payload["worker"] = {{"name", worker_->name}, {"zone", worker_->zone}};
   Result<int64_t> saved = store_->AppendAudit({.task_id = record.task_id,
                                                .kind = "route_decision",
-                                               .payload = router::AuditRecordToJson(record).dump(),
+                                               .payload = payload.dump(),
                                                .created_at_ms = record.time_unix_ms});
   if (!saved) spdlog::error("audit record not saved: {}", saved.error().message());
 }

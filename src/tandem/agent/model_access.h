@@ -77,13 +77,21 @@ class GatewayModelAccess final : public ModelAccess {
 };
 
 // Persists the gateway's audit records in the task store (kind "route_decision").
+// With a worker's name and zone, each record also says which worker made the call, so the audit
+// shows where a task's every model call ran.
 class StoreAuditSink final : public router::AuditSink {
  public:
-  explicit StoreAuditSink(store::TaskStore* store) : store_(store) {}
+  struct Worker {
+    std::string name;
+    std::string zone;  // "local" or "cloud".
+  };
+  explicit StoreAuditSink(store::TaskStore* store, std::optional<Worker> worker = std::nullopt)
+      : store_(store), worker_(std::move(worker)) {}
   void Record(const router::AuditRecord& record) override;
 
  private:
   store::TaskStore* store_;  // Not owned; thread-safe.
+  std::optional<Worker> worker_;
 };
 
 }  // namespace tandem::agent

@@ -188,7 +188,7 @@ void Server::Impl::ApListSteps(const httplib::Request& req, httplib::Response& r
   auto steps = deps_.store->ListSteps(task->id);
   auto artifacts = deps_.store->ListArtifacts(task->id);
   if (!steps || !artifacts) return SendError(res, 500, "internal", "reading the steps failed");
-  bool ended = Ended(task->status) && !runner_.IsActive(task->id);
+  bool ended = Ended(task->status) && !runner_->IsActive(task->id);
   ordered_json list = ordered_json::array();
   for (size_t i = (page - 1) * size; i < steps->size() && i < page * size; ++i) {
     list.push_back(StepJson(*task, (*steps)[i], *artifacts, ended && i + 1 == steps->size()));
@@ -204,7 +204,7 @@ void Server::Impl::ApGetStep(const httplib::Request& req, httplib::Response& res
   auto steps = deps_.store->ListSteps(task->id);
   auto artifacts = deps_.store->ListArtifacts(task->id);
   if (!steps || !artifacts) return SendError(res, 500, "internal", "reading the steps failed");
-  bool ended = Ended(task->status) && !runner_.IsActive(task->id);
+  bool ended = Ended(task->status) && !runner_->IsActive(task->id);
   for (size_t i = 0; i < steps->size(); ++i) {
     if ((*steps)[i].seq == seq) {
       return SendJson(res, 200,
@@ -226,7 +226,7 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   }
   std::string feedback = input.is_string() ? input.get<std::string>() : "";
   if (!feedback.empty() && task->status == store::TaskStatus::kSucceeded &&
-      !runner_.IsActive(task->id)) {
+      !runner_->IsActive(task->id)) {
     return SendError(res, 409, "failed_precondition",
                      fmt::format("task {} has ended; feedback cannot reach it", task->id));
   }
@@ -248,7 +248,7 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
         task->id,
         {.kind = agent::ApprovalKind::kFeedback, .feedback = std::move(feedback), .by = who.user});
   }
-  if (!runner_.IsActive(task->id) && task->status != store::TaskStatus::kSucceeded) {
+  if (!runner_->IsActive(task->id) && task->status != store::TaskStatus::kSucceeded) {
     if (Status queued = Requeue(*task, agent::StoredRunOptions(*task)); !queued) {
       return SendError(res, queued.error());
     }
@@ -256,10 +256,10 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   // Wait (bounded) for the agent's next completed step or the end of the task.
   for (int i = 0; i < 120 && !stopping_; ++i) {
     std::optional<size_t> now = done_steps();
-    if (!now || *now > *before || !runner_.IsActive(task->id)) break;
+    if (!now || *now > *before || !runner_->IsActive(task->id)) break;
     auto events = deps_.store->ListEvents(task->id);
     int64_t last = events && !events->empty() ? events->back().id : 0;
-    runner_.WaitForEvents(task->id, last, std::chrono::milliseconds(500));
+    runner_->WaitForEvents(task->id, last, std::chrono::milliseconds(500));
   }
   auto latest = deps_.store->GetTask(task->id);
   auto steps = deps_.store->ListSteps(task->id);
@@ -267,7 +267,7 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   if (!latest || !*latest || !steps || !artifacts) {
     return SendError(res, 500, "internal", "reading the steps failed");
   }
-  bool ended = Ended((*latest)->status) && !runner_.IsActive(task->id);
+  bool ended = Ended((*latest)->status) && !runner_->IsActive(task->id);
   if (steps->empty()) {
     return SendError(res, 409, "failed_precondition",
                      fmt::format("task {} has no step yet ({}: {})", task->id,

@@ -32,7 +32,7 @@ Result<std::string> Server::Impl::Launch(const store::ScheduleRecord& schedule) 
 }
 
 bool Server::Impl::IsActive(const std::string& task_id) {
-  return runner_.IsActive(task_id);
+  return runner_->IsActive(task_id);
 }
 
 void Server::Impl::AddScheduleRoutes() {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tandem/core/config_reader.h"
+#include "tandem/server/cluster_executor.h"
 #include "tandem/server/server_impl.h"
 
 namespace tandem::server {
@@ -133,10 +134,10 @@ Result<ServerOptions> ReadServerOptions(const Config& config) {
       config.document ? ConfigReader(*config.document, "").Table("server") : nullptr;
   if (section == nullptr) return options;
   ConfigReader reader(*section, "server");
-  if (Status known = reader.CheckKnownKeys({"listen", "max_body_bytes", "read_timeout_s",
-                                            "write_timeout_s", "http_threads", "workers",
-                                            "cookie_secure", "session_hours", "max_failed_logins",
-                                            "failed_login_delay_ms", "approval_timeout_s"});
+  if (Status known = reader.CheckKnownKeys(
+          {"listen", "max_body_bytes", "read_timeout_s", "write_timeout_s", "http_threads",
+           "workers", "cookie_secure", "session_hours", "max_failed_logins",
+           "failed_login_delay_ms", "approval_timeout_s", "run_tasks"});
       !known) {
     return std::unexpected(known.error());
   }
@@ -176,7 +177,33 @@ Result<ServerOptions> ReadServerOptions(const Config& config) {
   Result<std::optional<bool>> secure = reader.Boolean("cookie_secure");
   if (!secure) return std::unexpected(secure.error());
   options.cookie_secure = secure->value_or(false);
+  Result<std::optional<std::string>> run_tasks = reader.String("run_tasks");
+  if (!run_tasks) return std::unexpected(run_tasks.error());
+  if (*run_tasks && **run_tasks != "here" && **run_tasks != "workers") {
+    return std::unexpected(reader.ErrorAt(
+        "run_tasks", fmt::format("must be \"here\" or \"workers\", not \"{}\"", **run_tasks)));
+  }
+  options.run_on_workers = *run_tasks && **run_tasks == "workers";
   return options;
+}
+
+std::unique_ptr<TaskExecutor> Server::Impl::MakeExecutor() {
+  if (options_.run_on_workers) {
+    return std::make_unique<ClusterExecutor>(deps_.store,
+                                             deps_.clock ? deps_.clock : &SystemClock());
+  }
+  return std::make_unique<TaskRunner>(
+      TaskRunnerDeps{.store = deps_.store,
+                     .models = deps_.models,
+                     .tools = deps_.tools,
+                     .policy = deps_.policy,
+                     .approvals = &approvals_,
+                     .tools_config = deps_.tools_config,
+                     .memory = deps_.memory,
+                     .memory_options = deps_.memory_options,
+                     .context_tokens = deps_.context_tokens,
+                     .on_task_end = [this](const std::string&) { scheduler_->Wake(); }},
+      options_.workers);
 }
 
 Server::Impl::Impl(ServerDeps deps, ServerOptions options)
@@ -184,17 +211,7 @@ Server::Impl::Impl(ServerDeps deps, ServerOptions options)
       options_(std::move(options)),
       auth_(deps_.store, options_.auth),
       approvals_({.timeout = std::chrono::seconds(options_.approval_timeout_s)}),
-      runner_({.store = deps_.store,
-               .models = deps_.models,
-               .tools = deps_.tools,
-               .policy = deps_.policy,
-               .approvals = &approvals_,
-               .tools_config = deps_.tools_config,
-               .memory = deps_.memory,
-               .memory_options = deps_.memory_options,
-               .context_tokens = deps_.context_tokens,
-               .on_task_end = [this](const std::string&) { scheduler_->Wake(); }},
-              options_.workers),
+      runner_(MakeExecutor()),
       scheduler_(std::make_unique<schedule::Scheduler>(
           deps_.store, this, deps_.clock ? deps_.clock : &SystemClock(), options_.scheduler)) {
   int threads = options_.http_threads;
@@ -329,7 +346,7 @@ void Server::Impl::AddPlumbingRoutes() {
         [this](const httplib::Request&, httplib::Response& res, const Principal&) {
           Result<store::StoreTotals> totals = deps_.store->Totals();
           if (!totals) return SendError(res, totals.error());
-          auto [running, queued] = runner_.Counts();
+          auto [running, queued] = runner_->Counts();
           metrics_.SetTasksRunning(running, queued);
           res.set_content(metrics_.Render(*totals), "text/plain; version=0.0.4");
         });
@@ -409,7 +426,7 @@ void Server::Impl::Stop() {
   if (stopping_.exchange(true)) return;
   spdlog::info("shutting down: stopping running tasks at a safe point");
   scheduler_->Stop();  // Starts nothing more; then the runner stops what runs.
-  runner_.Shutdown();
+  runner_->Shutdown();
   http_.stop();
   if (thread_.joinable()) thread_.join();
   spdlog::info("server stopped");

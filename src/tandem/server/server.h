@@ -35,6 +35,10 @@ struct ServerOptions {
   // A task waiting this long for a person to approve a call stops (resumable). Long values keep
   // a worker busy with a waiting task; short ones stop tasks nobody has looked at yet.
   int approval_timeout_s = 3600;
+  // [server] run_tasks = "workers": tasks go to the store's queue for `tandem worker` processes
+  // (docs/SCALING.md) instead of this process's `workers` threads; "here" (the default) runs them
+  // in-process.
+  bool run_on_workers = false;
   AuthOptions auth;
   schedule::SchedulerOptions scheduler;  // Missed-run grace, reload interval (docs/server.md).
 };

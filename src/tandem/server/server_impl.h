@@ -132,13 +132,16 @@ class Server::Impl final : public schedule::TaskLauncher {
   std::optional<store::TaskRecord> VisibleTask(const httplib::Request& req, httplib::Response& res,
                                                const Principal& who);
   bool CanSee(const Principal& who, const std::string& task_id);
+  // Where tasks run, as options_ says (runs in the constructor, after approvals_).
+  std::unique_ptr<TaskExecutor> MakeExecutor();
 
   ServerDeps deps_;
   ServerOptions options_;
   Authenticator auth_;
   Metrics metrics_;
   ApprovalDesk approvals_;  // Before runner_, whose workers wait on it.
-  TaskRunner runner_;
+  // A TaskRunner, or a ClusterExecutor when tasks run on workers ([server] run_tasks).
+  std::unique_ptr<TaskExecutor> runner_;
   std::unique_ptr<schedule::Scheduler> scheduler_;  // Stopped in Stop() before runner_.
   httplib::Server http_;
   std::thread thread_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 
 #include "tandem/agent/task_json.h"
@@ -148,7 +149,7 @@ Result<store::TaskRecord> Server::Impl::StartTask(const json& body, const Princi
   Status access = deps_.store->SetTaskAccess(
       {.task_id = task->id, .owner = who.user, .shared = shared.get<bool>()});
   if (!access) return std::unexpected(access.error());
-  if (Status queued = runner_.Enqueue(task->id, options); !queued) {
+  if (Status queued = runner_->Enqueue(task->id, options); !queued) {
     return std::unexpected(queued.error());
   }
   return task;
@@ -198,7 +199,8 @@ void Server::Impl::CancelTask(const httplib::Request& req, httplib::Response& re
                               const Principal& who) {
   std::optional<store::TaskRecord> task = VisibleTask(req, res, who);
   if (!task) return;
-  if (!runner_.Cancel(task->id)) {
+  // A saved final status means the run is over, even while its worker is still letting go.
+  if (IsTerminal(task->status) || !runner_->Cancel(task->id)) {
     return SendError(
         res, 409, "failed_precondition",
         fmt::format("task {} is not running ({})", task->id, store::TaskStatusName(task->status)));
@@ -231,7 +233,11 @@ Status Server::Impl::Requeue(store::TaskRecord task, const agent::RunOptions& op
   if (task.status == store::TaskStatus::kSucceeded) {
     return MakeError(ErrorCode::kFailedPrecondition, "task {} already finished", task.id);
   }
-  if (runner_.IsActive(task.id)) {
+  // A run that saved its final status lets go of the task a moment later; give it that moment.
+  constexpr std::chrono::seconds kFinishingGrace{5};
+  bool finishing = IsTerminal(task.status);
+  if (finishing ? !runner_->WaitUntilInactive(task.id, kFinishingGrace)
+                : runner_->IsActive(task.id)) {
     return MakeError(ErrorCode::kFailedPrecondition, "task {} is already running", task.id);
   }
   // Pending until a worker picks it up, so clients polling the status see it queued.
@@ -239,7 +245,7 @@ Status Server::Impl::Requeue(store::TaskRecord task, const agent::RunOptions& op
   task.stop_reason = "queued to resume";
   task.updated_at_ms = ToUnixMillis(SystemClock().Now());
   if (Status saved = deps_.store->UpdateTask(task); !saved) return saved;
-  return runner_.Enqueue(task.id, options);
+  return runner_->Enqueue(task.id, options);
 }
 
 void Server::Impl::StreamEvents(const httplib::Request& req, httplib::Response& res,
@@ -270,9 +276,9 @@ void Server::Impl::StreamEvents(const httplib::Request& req, httplib::Response& 
         }
         if (!events->empty()) return true;
         // Nothing new: finished tasks end the stream, live ones wait for the next event.
-        if (stopping_ || !runner_.IsActive(task_id)) {
+        if (stopping_ || !runner_->IsActive(task_id)) {
           Result<std::optional<store::TaskRecord>> now = deps_.store->GetTask(task_id);
-          bool more = now && *now && !IsTerminal((*now)->status) && runner_.IsActive(task_id);
+          bool more = now && *now && !IsTerminal((*now)->status) && runner_->IsActive(task_id);
           if (!more) {
             // Events written between the read above and the end of the run come first.
             Result<std::vector<store::EventRecord>> tail = deps_.store->ListEvents(task_id, after);
@@ -281,7 +287,7 @@ void Server::Impl::StreamEvents(const httplib::Request& req, httplib::Response& 
             return true;
           }
         }
-        if (!runner_.WaitForEvents(task_id, after, std::chrono::seconds(15))) {
+        if (!runner_->WaitForEvents(task_id, after, std::chrono::seconds(15))) {
           sink.done();  // Shutting down.
           return true;
         }

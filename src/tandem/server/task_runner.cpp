@@ -30,9 +30,7 @@ TaskRunner::~TaskRunner() {
 Status TaskRunner::Enqueue(const std::string& task_id, const agent::RunOptions& options) {
   std::lock_guard lock(mu_);
   if (stopping_) return MakeError(ErrorCode::kUnavailable, "the server is shutting down");
-  if (running_.contains(task_id) || std::any_of(queue_.begin(), queue_.end(), [&](const Job& job) {
-        return job.task_id == task_id;
-      })) {
+  if (IsActiveLocked(task_id)) {
     return MakeError(ErrorCode::kFailedPrecondition, "task {} is already running", task_id);
   }
   queue_.push_back({task_id, options});
@@ -68,9 +66,18 @@ bool TaskRunner::Cancel(const std::string& task_id) {
 
 bool TaskRunner::IsActive(const std::string& task_id) {
   std::lock_guard lock(mu_);
+  return IsActiveLocked(task_id);
+}
+
+bool TaskRunner::IsActiveLocked(const std::string& task_id) const {
   return running_.contains(task_id) ||
          std::any_of(queue_.begin(), queue_.end(),
                      [&](const Job& job) { return job.task_id == task_id; });
+}
+
+bool TaskRunner::WaitUntilInactive(const std::string& task_id, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return event_cv_.wait_for(lock, timeout, [&] { return !IsActiveLocked(task_id); });
 }
 
 std::pair<int, int> TaskRunner::Counts() {
@@ -84,10 +91,7 @@ bool TaskRunner::WaitForEvents(const std::string& task_id, int64_t after_id,
   event_cv_.wait_for(lock, timeout, [&] {
     if (stopping_) return true;
     auto it = last_event_.find(task_id);
-    bool active = running_.contains(task_id) ||
-                  std::any_of(queue_.begin(), queue_.end(),
-                              [&](const Job& job) { return job.task_id == task_id; });
-    return !active || (it != last_event_.end() && it->second > after_id);
+    return !IsActiveLocked(task_id) || (it != last_event_.end() && it->second > after_id);
   });
   return !stopping_;
 }

@@ -1,4 +1,4 @@
-// Runs server tasks on a bounded pool of worker threads through agent::Controller (the same
+// Runs server tasks on a bounded pool of threads through agent::Controller (the same
 // path as `tandem run`), and tells SSE watchers when a task has new events.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include "tandem/agent/agent_memory.h"
 #include "tandem/core/cancellation.h"
 #include "tandem/server/approval_desk.h"
+#include "tandem/server/task_executor.h"
 #include "tandem/tools/tools_config.h"
 
 namespace tandem::server {
@@ -38,32 +39,23 @@ struct TaskRunnerDeps {
   std::function<void(const std::string& task_id)> on_task_end;
 };
 
-// Thread-safe; every member below is guarded by mu_.
-class TaskRunner {
+// Runs tasks in this process. Thread-safe; every member below is guarded by mu_.
+class TaskRunner final : public TaskExecutor {
  public:
   TaskRunner(TaskRunnerDeps deps, int workers);
-  ~TaskRunner();  // Calls Shutdown().
+  ~TaskRunner() override;  // Calls Shutdown().
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
-  // Queues the task to run (or continue) with `options`. Fails with kFailedPrecondition when it
-  // is already queued or running, kUnavailable after Shutdown().
-  Status Enqueue(const std::string& task_id, const agent::RunOptions& options);
-  // Stops a queued task at once (status "stopped") or a running one at its next safe point.
-  // Returns false when the task is neither queued nor running here.
-  bool Cancel(const std::string& task_id);
-  bool IsActive(const std::string& task_id);
-  // Tasks running now and tasks waiting for a worker.
-  std::pair<int, int> Counts();
-
-  // Blocks until the task has events after `after_id`, it is no longer active, `timeout`
-  // passes, or the runner shuts down. Returns false only after shutdown.
+  Status Enqueue(const std::string& task_id, const agent::RunOptions& options) override;
+  bool Cancel(const std::string& task_id) override;
+  bool IsActive(const std::string& task_id) override;
+  bool WaitUntilInactive(const std::string& task_id, std::chrono::milliseconds timeout) override;
+  std::pair<int, int> Counts() override;
   bool WaitForEvents(const std::string& task_id, int64_t after_id,
-                     std::chrono::milliseconds timeout);
-
-  // Stops taking work, cancels running tasks (they stop at a safe point and stay resumable),
-  // leaves queued ones pending, and joins the workers.
-  void Shutdown();
+                     std::chrono::milliseconds timeout) override;
+  // Also leaves queued tasks pending and joins the worker threads.
+  void Shutdown() override;
 
  private:
   class Sink;
@@ -71,6 +63,7 @@ class TaskRunner {
     std::string task_id;
     agent::RunOptions options;
   };
+  bool IsActiveLocked(const std::string& task_id) const;  // Needs mu_.
   void Work();
   void RunJob(const Job& job, CancellationToken& cancel);
   void Notify(const std::string& task_id, int64_t event_id);

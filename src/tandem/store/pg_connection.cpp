@@ -1,8 +1,11 @@
 #include "tandem/store/pg_connection.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 
 namespace tandem::store::pg {
 namespace {
@@ -275,6 +278,29 @@ Status Transaction::Commit() {
                      connection->redacted_url());
   }
   return {};
+}
+
+Result<bool> Connection::WaitForNotification(std::chrono::milliseconds timeout) {
+  auto drain = [this] {
+    bool any = false;
+    while (PGnotify* notification = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(notification);
+    }
+    return any;
+  };
+  if (drain()) return true;  // Arrived with an earlier result.
+  pollfd socket{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
+  if (socket.fd < 0) return std::unexpected(ConnectionError("waiting for notifications"));
+  int ready = poll(&socket, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) {
+    return MakeError(ErrorCode::kUnavailable, "waiting for notifications: {}",
+                     std::strerror(errno));
+  }
+  if (ready > 0 && (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK)) {
+    return std::unexpected(ConnectionError("waiting for notifications"));
+  }
+  return drain();
 }
 
 }  // namespace tandem::store::pg

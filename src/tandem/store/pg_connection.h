@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -80,6 +81,10 @@ class Connection {
   Status Exec(std::string_view sql);
   // Exec that also returns the result (for its command tag).
   Result<Rows> ExecText(std::string_view sql);
+  // Waits up to `timeout` for a NOTIFY on a channel this connection LISTENs to; true when one
+  // or more arrived. Fails with kUnavailable when the connection is lost (LISTEN belongs to the
+  // lost session: the caller opens a new connection).
+  Result<bool> WaitForNotification(std::chrono::milliseconds timeout);
 
   const std::string& redacted_url() const { return redacted_url_; }
 

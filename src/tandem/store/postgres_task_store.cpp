@@ -5,18 +5,25 @@
 
 #include "tandem/core/clock.h"
 #include "tandem/store/pg_connection.h"
+#include "tandem/store/pg_rows.h"
+#include "tandem/store/rows.h"
 
 namespace tandem::store {
 namespace {
 
+using internal::First;
+using pg::Collect;
+using pg::Done;
 using pg::Params;
+using pg::ReturnedId;
 using pg::Rows;
 
 // Migration i takes the schema from version i to i + 1, mirroring sqlite_task_store.cpp entry
 // for entry (the two lists must stay the same length). Never edit a released entry: append.
 // Ids and other sorted keys use the "C" collation, so that ORDER BY matches SQLite's byte order
 // whatever the database's locale.
-constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 6> kMigrations = {
+    R"sql(
 CREATE TABLE tasks (
   id TEXT COLLATE "C" PRIMARY KEY,
   parent_id TEXT COLLATE "C" REFERENCES tasks(id),
@@ -104,11 +111,11 @@ EXCEPTION WHEN others THEN
 END
 $$;
 )sql",
-                                                         R"sql(
+    R"sql(
 ALTER TABLE steps ADD COLUMN approval TEXT NOT NULL DEFAULT '';
 )sql",
-                                                         // 3: server users, tokens, sessions.
-                                                         R"sql(
+    // 3: server users, tokens, sessions.
+    R"sql(
 CREATE TABLE users (
   name TEXT COLLATE "C" PRIMARY KEY,
   role TEXT NOT NULL,
@@ -133,8 +140,8 @@ CREATE TABLE task_access (
   shared BOOLEAN NOT NULL DEFAULT false
 );
 )sql",
-                                                         // 4: context summaries.
-                                                         R"sql(
+    // 4: context summaries.
+    R"sql(
 CREATE TABLE context_summaries (
   task_id TEXT COLLATE "C" PRIMARY KEY REFERENCES tasks(id),
   through_seq BIGINT NOT NULL,
@@ -142,8 +149,8 @@ CREATE TABLE context_summaries (
   updated_at_ms BIGINT NOT NULL
 );
 )sql",
-                                                         // 5: schedules and their history.
-                                                         R"sql(
+    // 5: schedules and their history.
+    R"sql(
 CREATE TABLE schedules (
   id TEXT COLLATE "C" PRIMARY KEY,
   name TEXT NOT NULL DEFAULT '',
@@ -173,39 +180,34 @@ CREATE TABLE schedule_runs (
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule_id, id);
+)sql",
+    // 6: the work queue of `tandem worker` processes, and the workers.
+    R"sql(
+CREATE TABLE task_queue (
+  task_id TEXT COLLATE "C" PRIMARY KEY REFERENCES tasks(id),
+  placement TEXT NOT NULL,
+  lease_owner TEXT COLLATE "C" NOT NULL DEFAULT '',
+  lease_expires_ms BIGINT NOT NULL DEFAULT 0,
+  enqueued_at_ms BIGINT NOT NULL,
+  claims BIGINT NOT NULL DEFAULT 0,
+  cancel_requested BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX task_queue_by_age ON task_queue(enqueued_at_ms, task_id);
+CREATE INDEX task_queue_by_owner ON task_queue(lease_owner);
+CREATE TABLE workers (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  zone TEXT NOT NULL,
+  capacity BIGINT NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pid BIGINT NOT NULL DEFAULT 0,
+  started_at_ms BIGINT NOT NULL,
+  heartbeat_ms BIGINT NOT NULL,
+  stopped BOOLEAN NOT NULL DEFAULT FALSE
+);
 )sql"};
 
 // Any fixed number: every Tandem process migrating this database takes the same lock.
 constexpr int64_t kMigrationLock = 0x74616e64656d;  // "tandem"
-
-// Runs `rows` (already executed) through `read(rows, i)` for each row.
-template <typename T, typename Read>
-Result<std::vector<T>> Collect(Result<Rows> rows, Read read) {
-  if (!rows) return std::unexpected(rows.error());
-  std::vector<T> out;
-  out.reserve(static_cast<size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back(read(*rows, i));
-  return out;
-}
-
-template <typename T>
-Result<std::optional<T>> First(Result<std::vector<T>> rows) {
-  if (!rows) return std::unexpected(rows.error());
-  if (rows->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(rows->front()));
-}
-
-Result<int64_t> ReturnedId(Result<Rows> rows) {
-  if (!rows) return std::unexpected(rows.error());
-  if (rows->size() != 1) return MakeError(ErrorCode::kInternal, "INSERT returned no id");
-  return rows->Int(0, 0);
-}
-
-Status Done(const Result<Rows>& rows) {
-  if (!rows) return std::unexpected(rows.error());
-  return {};
-}
 
 std::string_view SettingsOrEmptyObject(const TaskRecord& task) {
   return task.settings.empty() ? std::string_view("{}") : std::string_view(task.settings);
@@ -287,8 +289,8 @@ int PostgresTaskStore::SchemaVersion() {
   return static_cast<int>(kMigrations.size());
 }
 
-PostgresTaskStore::PostgresTaskStore(std::unique_ptr<pg::Connection> connection)
-    : db_(std::move(connection)) {}
+PostgresTaskStore::PostgresTaskStore(std::unique_ptr<pg::Connection> connection, std::string url)
+    : db_(std::move(connection)), url_(std::move(url)) {}
 
 PostgresTaskStore::~PostgresTaskStore() = default;
 
@@ -298,7 +300,8 @@ Result<std::unique_ptr<PostgresTaskStore>> PostgresTaskStore::Open(std::string_v
     return std::unexpected(std::move(connection.error()).WithContext("opening task store"));
   }
   std::string redacted = (*connection)->redacted_url();
-  std::unique_ptr<PostgresTaskStore> store(new PostgresTaskStore(std::move(*connection)));
+  std::unique_ptr<PostgresTaskStore> store(
+      new PostgresTaskStore(std::move(*connection), std::string(url)));
   if (Status migrated = store->Migrate(); !migrated) {
     return std::unexpected(
         std::move(migrated.error()).WithContext(fmt::format("task store {}", redacted)));

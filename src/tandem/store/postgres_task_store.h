@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 #include "tandem/store/task_store.h"
@@ -57,6 +58,21 @@ class PostgresTaskStore final : public TaskStore {
   Result<std::vector<ScheduleRunRecord>> ListScheduleRuns(std::string_view schedule_id,
                                                           int limit = 50) override;
 
+  // WorkQueueStore (postgres_work_queue.cpp).
+  Status SubmitTask(std::string_view task_id, Placement placement, int64_t now_ms) override;
+  Result<std::optional<QueuedTask>> ClaimTask(const ClaimRequest& request) override;
+  Result<std::vector<QueuedTask>> RenewLeases(std::string_view worker, int64_t now_ms,
+                                              int64_t lease_ms) override;
+  Status ReleaseTask(std::string_view task_id, std::string_view worker,
+                     Placement placement) override;
+  Status CompleteTask(std::string_view task_id, std::string_view worker) override;
+  Result<bool> CancelQueuedTask(std::string_view task_id, int64_t now_ms) override;
+  Result<std::optional<QueuedTask>> GetQueuedTask(std::string_view task_id) override;
+  Result<std::vector<QueuedTask>> ListQueue() override;
+  Status SaveWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<std::unique_ptr<WorkSignal>> ListenForWork() override;
+
   Status SaveContextSummary(const ContextSummary& summary) override;
   Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) override;
 
@@ -83,10 +99,13 @@ class PostgresTaskStore final : public TaskStore {
   void RollbackTransaction() override;
 
  private:
-  explicit PostgresTaskStore(std::unique_ptr<pg::Connection> connection);
+  PostgresTaskStore(std::unique_ptr<pg::Connection> connection, std::string url);
   Status Migrate();
+  // Wakes workers waiting in ListenForWork (delivered when the current transaction commits).
+  Status NotifyWork();
 
   std::unique_ptr<pg::Connection> db_;  // GUARDED_BY(mu_)
+  const std::string url_;               // For the notification connections of ListenForWork.
 };
 
 }  // namespace tandem::store

@@ -15,7 +15,8 @@ using internal::Collect;
 using sqlite::Statement;
 
 // Migration i takes the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<std::string_view, 5> kMigrations = {R"sql(
+constexpr std::array<std::string_view, 6> kMigrations = {
+    R"sql(
 CREATE TABLE tasks (
   id TEXT PRIMARY KEY,
   parent_id TEXT REFERENCES tasks(id),
@@ -93,11 +94,11 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_by_task ON ledger(task_id);
 )sql",
-                                                         R"sql(
+    R"sql(
 ALTER TABLE steps ADD COLUMN approval TEXT NOT NULL DEFAULT '';
 )sql",
-                                                         // 3: server users, tokens, sessions.
-                                                         R"sql(
+    // 3: server users, tokens, sessions.
+    R"sql(
 CREATE TABLE users (
   name TEXT PRIMARY KEY,
   role TEXT NOT NULL,
@@ -122,8 +123,8 @@ CREATE TABLE task_access (
   shared INTEGER NOT NULL DEFAULT 0
 );
 )sql",
-                                                         // 4: context summaries.
-                                                         R"sql(
+    // 4: context summaries.
+    R"sql(
 CREATE TABLE context_summaries (
   task_id TEXT PRIMARY KEY REFERENCES tasks(id),
   through_seq INTEGER NOT NULL,
@@ -131,8 +132,8 @@ CREATE TABLE context_summaries (
   updated_at_ms INTEGER NOT NULL
 );
 )sql",
-                                                         // 5: schedules and their history.
-                                                         R"sql(
+    // 5: schedules and their history.
+    R"sql(
 CREATE TABLE schedules (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL DEFAULT '',
@@ -162,6 +163,30 @@ CREATE TABLE schedule_runs (
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule_id, id);
+)sql",
+    // 6: the work queue of `tandem worker` processes, and the workers.
+    R"sql(
+CREATE TABLE task_queue (
+  task_id TEXT PRIMARY KEY REFERENCES tasks(id),
+  placement TEXT NOT NULL,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0,
+  enqueued_at_ms INTEGER NOT NULL,
+  claims INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX task_queue_by_age ON task_queue(enqueued_at_ms, task_id);
+CREATE INDEX task_queue_by_owner ON task_queue(lease_owner);
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  zone TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  started_at_ms INTEGER NOT NULL,
+  heartbeat_ms INTEGER NOT NULL,
+  stopped INTEGER NOT NULL DEFAULT 0
+);
 )sql"};
 
 TaskRecord ReadTask(const Statement& s) {

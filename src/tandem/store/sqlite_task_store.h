@@ -53,6 +53,21 @@ class SqliteTaskStore final : public TaskStore {
   Result<std::vector<ScheduleRunRecord>> ListScheduleRuns(std::string_view schedule_id,
                                                           int limit = 50) override;
 
+  // WorkQueueStore (sqlite_work_queue.cpp).
+  Status SubmitTask(std::string_view task_id, Placement placement, int64_t now_ms) override;
+  Result<std::optional<QueuedTask>> ClaimTask(const ClaimRequest& request) override;
+  Result<std::vector<QueuedTask>> RenewLeases(std::string_view worker, int64_t now_ms,
+                                              int64_t lease_ms) override;
+  Status ReleaseTask(std::string_view task_id, std::string_view worker,
+                     Placement placement) override;
+  Status CompleteTask(std::string_view task_id, std::string_view worker) override;
+  Result<bool> CancelQueuedTask(std::string_view task_id, int64_t now_ms) override;
+  Result<std::optional<QueuedTask>> GetQueuedTask(std::string_view task_id) override;
+  Result<std::vector<QueuedTask>> ListQueue() override;
+  Status SaveWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<std::unique_ptr<WorkSignal>> ListenForWork() override;
+
   Status SaveContextSummary(const ContextSummary& summary) override;
   Result<std::optional<ContextSummary>> GetContextSummary(std::string_view task_id) override;
 

@@ -16,6 +16,7 @@
 #include "tandem/core/error.h"
 #include "tandem/store/records.h"
 #include "tandem/store/schedule_store.h"
+#include "tandem/store/work_queue_store.h"
 
 namespace tandem {
 struct Config;
@@ -37,7 +38,7 @@ struct LedgerTotals {
 // The interface every backend implements with the same behaviour (tests/store runs one suite
 // against each). Thread-safe: every method of every backend runs under mu_, which a Batch holds
 // for its whole life.
-class TaskStore : public ScheduleStore {
+class TaskStore : public ScheduleStore, public WorkQueueStore {
  public:
   // Makes the writes the calling thread sends through the store until Commit one transaction:
   // one commit instead of one per write, which is most of what a step costs. Other threads
