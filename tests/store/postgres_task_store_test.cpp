@@ -15,7 +15,7 @@
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
 #include "tandem/core/id.h"
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 
 namespace tandem::store {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "tandem/core/clock.h"
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 
 namespace tandem::store {
 namespace {
