@@ -1,5 +1,5 @@
-// `tandem memory` end to end: the real binary, real SQLite and index files, and a real loopback
-// OpenAI-compatible /v1/embeddings server.
+// `tandem memory` end to end: the real binary, real SQLite and index files (or a real PostgreSQL
+// server), and a real loopback OpenAI-compatible /v1/embeddings server.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/postgres_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -70,9 +71,11 @@ class EmbeddingServer {
 
 class MemoryEndToEndTest : public ::testing::Test {
  protected:
-  void WriteConfig(const std::string& zone, bool with_embedder) {
-    std::string text = "[[providers]]\nname = \"embed\"\nbase_url = \"" + server_.base_url() +
-                       "\"\nmodel = \"bow-16\"\nzone = \"" + zone + "\"\n";
+  // `store`: the task store's location (top-level `store` key); empty leaves it out.
+  void WriteConfig(const std::string& zone, bool with_embedder, const std::string& store = "") {
+    std::string text = store.empty() ? "" : "store = \"" + store + "\"\n";
+    text += "[[providers]]\nname = \"embed\"\nbase_url = \"" + server_.base_url() +
+            "\"\nmodel = \"bow-16\"\nzone = \"" + zone + "\"\n";
     if (with_embedder) text += "[memory]\nembedder = \"embed\"\n";
     config_ = dir_.Write("tandem.toml", text);
   }
@@ -193,6 +196,40 @@ TEST_F(MemoryEndToEndTest, BadArgumentsGetClearErrors) {
   EXPECT_EQ(nothing.exit_code, 2);
   ProcessResult bad_meta = Tandem({"memory", "add", "x", "--meta", "novalue"});
   EXPECT_THAT(bad_meta.err, HasSubstr("KEY=VALUE"));
+}
+
+// With the task store in PostgreSQL, memory is there too: separate processes share it.
+TEST_F(MemoryEndToEndTest, PostgresStoreSharesMemoryBetweenProcesses) {
+  auto server = testing::SharedPostgresServer();
+  if (!server && server.error().code() == ErrorCode::kNotFound) {
+    GTEST_SKIP() << server.error().message();
+  }
+  ASSERT_TRUE(server) << server.error().message();
+  auto url = (*server)->CreateDatabase();
+  ASSERT_TRUE(url) << url.error().message();
+  WriteConfig("local", true, *url);
+  ProcessResult added = Tandem({"memory", "add", "The build uses CMake and Ninja", "--id", "build",
+                                "--meta", "topic=build"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  ASSERT_EQ(Tandem({"memory", "add", "Gardening notes about tomatoes", "--id", "garden"}).exit_code,
+            0);
+
+  nlohmann::json found = Json({"memory", "query", "cmake build", "-n", "1", "--json"});
+  EXPECT_EQ(found["used_vectors"], true);
+  ASSERT_EQ(found["results"].size(), 1u);
+  EXPECT_EQ(found["results"][0]["id"], "build");
+  EXPECT_EQ(found["results"][0]["metadata"], nlohmann::json({{"topic", "build"}}));
+
+  ASSERT_EQ(Tandem({"memory", "delete", "--id", "build"}).exit_code, 0);
+  found = Json({"memory", "query", "cmake build", "--json"});
+  ASSERT_EQ(found["results"].size(), 1u);
+  EXPECT_EQ(found["results"][0]["id"], "garden");
+
+  nlohmann::json stats = Json({"memory", "stats", "--json"});
+  EXPECT_EQ(stats["location"], *url);
+  ASSERT_EQ(stats["collections"].size(), 1u);
+  EXPECT_EQ(stats["collections"][0]["count"], 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "home" / "memory"));
 }
 
 }  // namespace

@@ -18,6 +18,10 @@
 #include "tandem/core/error.h"
 #include "tandem/llm/chat_model.h"
 
+namespace tandem {
+struct Config;
+}
+
 namespace tandem::memory {
 
 // How vectors are compared; fixed when a collection is created. Reported distances follow
@@ -100,12 +104,12 @@ struct QueryResult {
 };
 
 struct StoreStats {
-  std::filesystem::path directory;
+  std::string location;  // The directory, or the PostgreSQL URL without its password.
   bool has_embedder = false;
   std::string embedder_model;
   std::vector<CollectionInfo> collections;
-  uint64_t disk_bytes = 0;     // All files of the directory.
-  int64_t index_rebuilds = 0;  // HNSW indexes rebuilt from SQLite since opening.
+  uint64_t disk_bytes = 0;     // All files of the directory, or the memory tables' size.
+  int64_t index_rebuilds = 0;  // HNSW indexes rebuilt from the database since opening.
   int64_t index_tombstones = 0;
 };
 
@@ -122,7 +126,8 @@ struct StoreOptions {
   size_t fusion_candidates = 50;  // Candidates each ranking contributes to fusion (>= n_results).
 };
 
-// The store. One writer process at a time (an flock on `LOCK`); readers may run alongside.
+// The store. In a directory (SQLite): one writer process at a time (an flock on `LOCK`), readers
+// alongside. In PostgreSQL (OpenMemoryStore): any number of writers and readers, on any machine.
 // Thread-safe: calls are serialised by an internal mutex.
 class MemoryStore {
  public:
@@ -173,6 +178,18 @@ class MemoryStore {
   virtual Status Compact() = 0;
   virtual Result<StoreStats> Stats() = 0;
 };
+
+// Opens the memory `config` selects, for every caller (CLI, agent runs, workers): PostgreSQL when
+// the task store (`store` key or TANDEM_STORE) is a postgres:// URL, so that processes sharing
+// tasks share memory too (docs/memory.md); else the SQLite store in MemoryDirectory(config).
+// Errors as MemoryStore::Open or PostgresMemoryStore::Open; kInvalidArgument for a `store` that
+// is not a string.
+Result<std::unique_ptr<MemoryStore>> OpenMemoryStore(const Config& config,
+                                                     const StoreOptions& options,
+                                                     std::unique_ptr<llm::Embedder> embedder);
+
+// Where OpenMemoryStore keeps memory: the PostgreSQL URL without its password, or the directory.
+Result<std::string> MemoryLocation(const Config& config);
 
 // Checks a `where` / `where_document` filter, returning kInvalidArgument naming the bad
 // operator or path ("where.$and[1].year: unknown operator '$gtx'").
