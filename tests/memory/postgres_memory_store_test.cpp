@@ -203,6 +203,29 @@ TEST_F(PostgresMemoryStoreTest, CompactMakesOtherStoresRebuildAndStayCorrect) {
   EXPECT_EQ(changes->Int(0, 0), 0);
 }
 
+TEST_F(PostgresMemoryStoreTest, TheChangeLogStaysBoundedAndLaggardsRebuild) {
+  auto a = OpenStore();
+  auto b = OpenStore();
+  ASSERT_TRUE(a->CreateCollection("c", {.distance = Distance::kL2}));
+  ASSERT_TRUE(a->Add("c", {{.id = "fixed", .embedding = {0, 0}}}));
+  ASSERT_TRUE(b->Query("c", {.vector = {0, 0}}));
+  // Each upsert is one version that logs a removed and an added key.
+  for (int i = 1; i <= 1200; ++i) {
+    ASSERT_TRUE(a->Upsert("c", {{.id = "moving", .embedding = {static_cast<float>(i), 0}}}));
+  }
+  auto admin = pg::Connection::Open(url_);
+  ASSERT_TRUE(admin);
+  auto log = (*admin)->Run("SELECT count(*), min(version) FROM memory_changes");
+  ASSERT_TRUE(log);
+  EXPECT_LE(log->Int(0, 0), 2 * 1100) << "pruned to the last 1,000 versions (every 100)";
+  EXPECT_GT(log->Int(0, 1), 1);
+  // B's index is older than the log reaches: it rebuilds, and sees the last upsert only.
+  auto found = b->Query("c", {.vector = {1200, 0}, .n_results = 5});
+  EXPECT_THAT(Ids(found), ElementsAre("moving", "fixed"));
+  EXPECT_EQ(found->hits[0].distance, 0.0f);
+  EXPECT_EQ(b->Stats()->index_rebuilds, 2);
+}
+
 TEST_F(PostgresMemoryStoreTest, ConcurrentOpensOfAFreshDatabaseMigrateOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> opened{0};

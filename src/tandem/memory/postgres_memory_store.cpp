@@ -831,8 +831,8 @@ Result<bool> PostgresMemoryStore::Refresh(const CollectionRow& row, CachedIndex&
   if (!added.empty()) {
     std::vector<int64_t> keys(added.begin(), added.end());
     auto rows = db_->Run(
-        "SELECT pk, id, embedding FROM memory_records WHERE pk = ANY($1::bigint[]) "
-        "ORDER BY pk",
+        "SELECT pk, id, embedding FROM memory_records WHERE pk = ANY($1::bigint[]) AND "
+        "embedding IS NOT NULL ORDER BY pk",
         Params().Add(KeyArray(keys)));
     if (!rows) return std::unexpected(rows.error());
     for (int i = 0; i < rows->size(); ++i) {
