@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -71,20 +72,19 @@ class EmbeddingServer {
 
 class MemoryEndToEndTest : public ::testing::Test {
  protected:
-  // `store`: the task store's location (top-level `store` key); empty leaves it out.
-  void WriteConfig(const std::string& zone, bool with_embedder, const std::string& store = "") {
-    std::string text = store.empty() ? "" : "store = \"" + store + "\"\n";
-    text += "[[providers]]\nname = \"embed\"\nbase_url = \"" + server_.base_url() +
-            "\"\nmodel = \"bow-16\"\nzone = \"" + zone + "\"\n";
+  void WriteConfig(const std::string& zone, bool with_embedder) {
+    std::string text = "[[providers]]\nname = \"embed\"\nbase_url = \"" + server_.base_url() +
+                       "\"\nmodel = \"bow-16\"\nzone = \"" + zone + "\"\n";
     if (with_embedder) text += "[memory]\nembedder = \"embed\"\n";
     config_ = dir_.Write("tandem.toml", text);
   }
 
   ProcessResult Tandem(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", config_.string()});
-    return RunTandem(args, {.working_dir = dir_.path().string(),
-                            .env = {{"TANDEM_HOME", (dir_.path() / "home").string()},
-                                    {"TANDEM_LOG_LEVEL", "warn"}}});
+    std::map<std::string, std::string> env = env_;
+    env["TANDEM_HOME"] = (dir_.path() / "home").string();
+    env["TANDEM_LOG_LEVEL"] = "warn";
+    return RunTandem(args, {.working_dir = dir_.path().string(), .env = env});
   }
 
   nlohmann::json Json(std::vector<std::string> args) {
@@ -96,6 +96,7 @@ class MemoryEndToEndTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::map<std::string, std::string> env_;  // More environment for every run.
   EmbeddingServer server_;
   std::filesystem::path config_;
 };
@@ -207,7 +208,8 @@ TEST_F(MemoryEndToEndTest, PostgresStoreSharesMemoryBetweenProcesses) {
   ASSERT_TRUE(server) << server.error().message();
   auto url = (*server)->CreateDatabase();
   ASSERT_TRUE(url) << url.error().message();
-  WriteConfig("local", true, *url);
+  WriteConfig("local", true);
+  env_["TANDEM_STORE"] = *url;
   ProcessResult added = Tandem({"memory", "add", "The build uses CMake and Ninja", "--id", "build",
                                 "--meta", "topic=build"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
