@@ -1,7 +1,8 @@
-// Tandem's memory: an embedded store of texts, metadata and vectors, searchable by words (BM25
-// over SQLite FTS5) and by meaning (HNSW over embeddings), fused by reciprocal rank fusion.
+// Tandem's memory: a store of texts, metadata and vectors (embedded SQLite, or PostgreSQL shared
+// by many processes), searchable by words (full text) and by meaning (HNSW over embeddings),
+// fused by reciprocal rank fusion.
 //
-//   auto store = memory::MemoryStore::Open(home / "memory", {}, std::move(embedder));
+//   auto store = memory::OpenMemoryStore(config, {}, std::move(embedder));
 //   auto notes = (*store)->GetOrCreateCollection("notes", {.distance = Distance::kCosine});
 //   (*store)->Add("notes", {{.id = "n1", .document = "The build uses CMake"}});
 //   auto hits = (*store)->Query("notes", {.text = "which build system?", .n_results = 5});
@@ -115,8 +116,9 @@ struct StoreStats {
 
 struct StoreOptions {
   bool read_only = false;  // Readers take no lock and never write; many may run at once.
-  // true: every commit is fsynced (synchronous=FULL). false: synchronous=NORMAL, still safe
-  // against a process crash, but the last commits may be lost on power failure; for bulk loads.
+  // SQLite only (PostgreSQL follows the server's synchronous_commit). true: every commit is
+  // fsynced (synchronous=FULL). false: synchronous=NORMAL, still safe against a process crash,
+  // but the last commits may be lost on power failure; for bulk loads.
   bool durable_commits = true;
   // Filtered vector queries whose filter matches at most this many records use exact search.
   size_t exact_search_max = 2048;
