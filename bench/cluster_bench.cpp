@@ -29,7 +29,7 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "tandem/core/id.h"
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 #include "tandem/store/task_store.h"
 
 namespace tandem {
@@ -116,10 +116,10 @@ class Run {
     Result<std::unique_ptr<store::TaskStore>> store = store::OpenTaskStore(location_, dir_);
     if (!store) return std::unexpected(store.error());
     if (Status queued = Queue(**store); !queued) return std::unexpected(queued.error());
-    bool postgres = store::IsPostgresUrl(location_);
-    std::unique_ptr<store::pg::Connection> pg;
+    bool postgres = pg::IsPostgresUrl(location_);
+    std::unique_ptr<pg::Connection> pg;
     if (postgres) {
-      auto connection = store::pg::Connection::Open(location_);
+      auto connection = pg::Connection::Open(location_);
       if (!connection) return std::unexpected(connection.error());
       pg = std::move(*connection);
       if (Status reset = pg->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; "
@@ -157,7 +157,7 @@ class Run {
       result.steps += count.count;
     if (pg) {
       // The bench's own polling and reset statements are not the workers'.
-      Result<store::pg::Rows> rows = pg->Run(
+      Result<pg::Rows> rows = pg->Run(
           "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE query NOT LIKE "
           "'%pg_stat%' AND query NOT LIKE 'SELECT count(*) FROM tasks%'");
       if (!rows) return std::unexpected(rows.error());
@@ -190,10 +190,9 @@ class Run {
     return batch->Commit();
   }
 
-  Result<int64_t> Succeeded(store::TaskStore& store, store::pg::Connection* pg) {
+  Result<int64_t> Succeeded(store::TaskStore& store, pg::Connection* pg) {
     if (pg != nullptr) {
-      Result<store::pg::Rows> rows =
-          pg->Run("SELECT count(*) FROM tasks WHERE status = 'succeeded'");
+      Result<pg::Rows> rows = pg->Run("SELECT count(*) FROM tasks WHERE status = 'succeeded'");
       if (!rows) return std::unexpected(rows.error());
       return rows->Int(0, 0);
     }

@@ -66,8 +66,7 @@ Result<nlohmann::json> ParseWhere(const std::string& text) {
 Result<std::unique_ptr<memory::MemoryStore>> OpenMemory(const Config& config, bool read_only) {
   auto embedder = memory::MakeConfiguredEmbedder(config);
   if (!embedder) return std::unexpected(embedder.error());
-  return memory::MemoryStore::Open(memory::MemoryDirectory(config), {.read_only = read_only},
-                                   std::move(*embedder));
+  return memory::OpenMemoryStore(config, {.read_only = read_only}, std::move(*embedder));
 }
 
 ordered_json HitJson(const memory::Hit& hit, bool ranked = true) {
@@ -183,14 +182,17 @@ Status DeleteCommand(memory::MemoryStore& store, const MemoryFlags& flags) {
 
 Status StatsCommand(memory::MemoryStore* store, const Config& config, const MemoryFlags& flags) {
   memory::StoreStats stats;
-  stats.directory = memory::MemoryDirectory(config);
-  if (store != nullptr) {
+  if (store == nullptr) {
+    auto location = memory::MemoryLocation(config);
+    if (!location) return std::unexpected(location.error());
+    stats.location = std::move(*location);
+  } else {
     auto found = store->Stats();
     if (!found) return std::unexpected(found.error());
     stats = std::move(*found);
   }
   ordered_json out = {
-      {"directory", stats.directory.string()},
+      {"location", stats.location},
       {"embedder", stats.has_embedder ? ordered_json(stats.embedder_model) : ordered_json(nullptr)},
       {"mode", stats.has_embedder ? "hybrid" : "full_text"},
       {"disk_bytes", stats.disk_bytes},
@@ -207,7 +209,7 @@ Status StatsCommand(memory::MemoryStore* store, const Config& config, const Memo
     fmt::print("{}\n", Dump(out));
     return {};
   }
-  fmt::print("memory: {}\nmode: {}\ndisk: {} bytes\n", stats.directory.string(),
+  fmt::print("memory: {}\nmode: {}\ndisk: {} bytes\n", stats.location,
              stats.has_embedder ? "hybrid (embedder " + stats.embedder_model + ")"
                                 : std::string("full text only (no [memory] embedder)"),
              stats.disk_bytes);

@@ -79,8 +79,7 @@ Status OpenAgentMemory(Runtime& runtime) {
   if (!options->enabled) return {};
   auto embedder = memory::MakeConfiguredEmbedder(runtime.config);
   if (!embedder) return std::unexpected(embedder.error());
-  auto store =
-      memory::MemoryStore::Open(memory::MemoryDirectory(runtime.config), {}, std::move(*embedder));
+  auto store = memory::OpenMemoryStore(runtime.config, {}, std::move(*embedder));
   if (!store) {
     fmt::print(stderr, "memory unavailable, running without it: {}\n", store.error().message());
     return {};

@@ -1,14 +1,16 @@
-// `tandem memory` end to end: the real binary, real SQLite and index files, and a real loopback
-// OpenAI-compatible /v1/embeddings server.
+// `tandem memory` end to end: the real binary, real SQLite and index files (or a real PostgreSQL
+// server), and a real loopback OpenAI-compatible /v1/embeddings server.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/postgres_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -79,9 +81,10 @@ class MemoryEndToEndTest : public ::testing::Test {
 
   ProcessResult Tandem(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", config_.string()});
-    return RunTandem(args, {.working_dir = dir_.path().string(),
-                            .env = {{"TANDEM_HOME", (dir_.path() / "home").string()},
-                                    {"TANDEM_LOG_LEVEL", "warn"}}});
+    std::map<std::string, std::string> env = env_;
+    env["TANDEM_HOME"] = (dir_.path() / "home").string();
+    env["TANDEM_LOG_LEVEL"] = "warn";
+    return RunTandem(args, {.working_dir = dir_.path().string(), .env = env});
   }
 
   nlohmann::json Json(std::vector<std::string> args) {
@@ -93,6 +96,7 @@ class MemoryEndToEndTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::map<std::string, std::string> env_;  // More environment for every run.
   EmbeddingServer server_;
   std::filesystem::path config_;
 };
@@ -193,6 +197,41 @@ TEST_F(MemoryEndToEndTest, BadArgumentsGetClearErrors) {
   EXPECT_EQ(nothing.exit_code, 2);
   ProcessResult bad_meta = Tandem({"memory", "add", "x", "--meta", "novalue"});
   EXPECT_THAT(bad_meta.err, HasSubstr("KEY=VALUE"));
+}
+
+// With the task store in PostgreSQL, memory is there too: separate processes share it.
+TEST_F(MemoryEndToEndTest, PostgresStoreSharesMemoryBetweenProcesses) {
+  auto server = testing::SharedPostgresServer();
+  if (!server && server.error().code() == ErrorCode::kNotFound) {
+    GTEST_SKIP() << server.error().message();
+  }
+  ASSERT_TRUE(server) << server.error().message();
+  auto url = (*server)->CreateDatabase();
+  ASSERT_TRUE(url) << url.error().message();
+  WriteConfig("local", true);
+  env_["TANDEM_STORE"] = *url;
+  ProcessResult added = Tandem({"memory", "add", "The build uses CMake and Ninja", "--id", "build",
+                                "--meta", "topic=build"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  ASSERT_EQ(Tandem({"memory", "add", "Gardening notes about tomatoes", "--id", "garden"}).exit_code,
+            0);
+
+  nlohmann::json found = Json({"memory", "query", "cmake build", "-n", "1", "--json"});
+  EXPECT_EQ(found["used_vectors"], true);
+  ASSERT_EQ(found["results"].size(), 1u);
+  EXPECT_EQ(found["results"][0]["id"], "build");
+  EXPECT_EQ(found["results"][0]["metadata"], nlohmann::json({{"topic", "build"}}));
+
+  ASSERT_EQ(Tandem({"memory", "delete", "--id", "build"}).exit_code, 0);
+  found = Json({"memory", "query", "cmake build", "--json"});
+  ASSERT_EQ(found["results"].size(), 1u);
+  EXPECT_EQ(found["results"][0]["id"], "garden");
+
+  nlohmann::json stats = Json({"memory", "stats", "--json"});
+  EXPECT_EQ(stats["location"], *url);
+  ASSERT_EQ(stats["collections"].size(), 1u);
+  EXPECT_EQ(stats["collections"][0]["count"], 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "home" / "memory"));
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
-// Filter syntax errors, and filter semantics checked against a real store.
+// Filter syntax errors, and filter semantics checked against real stores of both backends.
 #include "tandem/memory/filter.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "tandem/memory/memory.h"
+#include "tandem/memory/postgres_memory_store.h"
 
 namespace tandem::memory {
 namespace {
@@ -58,10 +60,39 @@ TEST(FilterErrorTest, MetadataMustBeFlatScalars) {
   EXPECT_TRUE(ValidateMetadata({{"a", 1}, {"b", "x"}, {"c", true}, {"d", 2.5}}).has_value());
 }
 
-class FilterSemanticsTest : public ::testing::Test {
+TEST(FilterSqlTest, PostgresSelectionNumbersItsPlaceholdersAndNamesItsTables) {
+  auto compiled = CompileSelection(SqlDialect::kPostgres, 7, {"a"}, {{"k", {{"$in", {1, "x"}}}}},
+                                   {{"$contains", "?"}});
+  ASSERT_TRUE(compiled) << compiled.error().message();
+  EXPECT_THAT(compiled->clause, HasSubstr("r.collection_id = $1"));
+  EXPECT_THAT(compiled->clause, HasSubstr("memory_record_meta m WHERE m.key = $3"));
+  EXPECT_THAT(compiled->clause, HasSubstr("strpos(r.document, $6)"));
+  EXPECT_EQ(compiled->clause.find('?'), std::string::npos) << compiled->clause;
+  EXPECT_EQ(compiled->params.size(), 6u);
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+// The same records and filters on each backend (Sqlite/... and Postgres/...): filters compile to
+// each one's SQL from one compiler and must select the same records.
+class FilterSemanticsTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto store = MemoryStore::Open(dir_.path(), {}, nullptr);
+    Result<std::unique_ptr<MemoryStore>> store = std::unique_ptr<MemoryStore>();
+    if (GetParam() == Backend::kSqlite) {
+      store = MemoryStore::Open(dir_.path(), {}, nullptr);
+    } else {
+      auto server = ::tandem::testing::SharedPostgresServer();
+      if (!server && server.error().code() == ErrorCode::kNotFound) {
+        GTEST_SKIP() << server.error().message();
+      }
+      ASSERT_TRUE(server) << server.error().message();
+      auto url = (*server)->CreateDatabase();
+      ASSERT_TRUE(url) << url.error().message();
+      auto opened = PostgresMemoryStore::Open(*url, {}, nullptr);
+      ASSERT_TRUE(opened) << opened.error().message();
+      store = std::unique_ptr<MemoryStore>(std::move(*opened));
+    }
     ASSERT_TRUE(store) << store.error().message();
     store_ = std::move(*store);
     ASSERT_TRUE(store_->CreateCollection("c", {}));
@@ -94,7 +125,7 @@ class FilterSemanticsTest : public ::testing::Test {
   std::unique_ptr<MemoryStore> store_;
 };
 
-TEST_F(FilterSemanticsTest, EqualityIsTypedAndImplicit) {
+TEST_P(FilterSemanticsTest, EqualityIsTypedAndImplicit) {
   EXPECT_THAT(Ids({{"year", 2020}}), ElementsAre("a"));  // Not the string "2020".
   EXPECT_THAT(Ids({{"year", "2020"}}), ElementsAre("d"));
   EXPECT_THAT(Ids({{"year", {{"$eq", 2021.5}}}}), ElementsAre("b"));
@@ -102,24 +133,24 @@ TEST_F(FilterSemanticsTest, EqualityIsTypedAndImplicit) {
   EXPECT_THAT(Ids({{"ok", 1}}), ElementsAre());  // A boolean is not the number 1.
 }
 
-TEST_F(FilterSemanticsTest, NotEqualAndNotInIncludeRecordsWithoutTheKey) {
+TEST_P(FilterSemanticsTest, NotEqualAndNotInIncludeRecordsWithoutTheKey) {
   EXPECT_THAT(Ids({{"tag", {{"$ne", "fruit"}}}}), ElementsAre("c", "d", "e"));
   EXPECT_THAT(Ids({{"tag", {{"$nin", {"fruit", "car"}}}}}), ElementsAre("d", "e"));
 }
 
-TEST_F(FilterSemanticsTest, ComparisonsApplyToNumbersOnly) {
+TEST_P(FilterSemanticsTest, ComparisonsApplyToNumbersOnly) {
   EXPECT_THAT(Ids({{"year", {{"$gt", 2020}}}}), ElementsAre("b", "c"));
   EXPECT_THAT(Ids({{"year", {{"$gte", 2020}}}}), ElementsAre("a", "b", "c"));
   EXPECT_THAT(Ids({{"year", {{"$lt", 2021.5}}}}), ElementsAre("a"));
   EXPECT_THAT(Ids({{"year", {{"$lte", 2021.5}}}}), ElementsAre("a", "b"));
 }
 
-TEST_F(FilterSemanticsTest, InMatchesAnyListedValueOfMatchingType) {
+TEST_P(FilterSemanticsTest, InMatchesAnyListedValueOfMatchingType) {
   EXPECT_THAT(Ids({{"tag", {{"$in", {"car", "sky"}}}}}), ElementsAre("c", "d"));
   EXPECT_THAT(Ids({{"year", {{"$in", {2022, "2020"}}}}}), ElementsAre("c", "d"));
 }
 
-TEST_F(FilterSemanticsTest, AndOrCombine) {
+TEST_P(FilterSemanticsTest, AndOrCombine) {
   EXPECT_THAT(Ids({{"$and", {{{"tag", "fruit"}}, {{"year", {{"$gt", 2020}}}}}}}), ElementsAre("b"));
   EXPECT_THAT(Ids({{"$or", {{{"tag", "sky"}}, {{"ok", false}}}}}), ElementsAre("c", "d"));
   EXPECT_THAT(Ids({{"tag", "fruit"}, {"ok", true}}), ElementsAre("a"));  // Keys AND together.
@@ -128,7 +159,7 @@ TEST_F(FilterSemanticsTest, AndOrCombine) {
       ElementsAre("a", "c"));
 }
 
-TEST_F(FilterSemanticsTest, DocumentContainsIsCaseSensitive) {
+TEST_P(FilterSemanticsTest, DocumentContainsIsCaseSensitive) {
   EXPECT_THAT(Ids(nullptr, {{"$contains", "red"}}), ElementsAre("a", "c"));
   EXPECT_THAT(Ids(nullptr, {{"$not_contains", "red"}}), ElementsAre("b", "d", "e"));
   EXPECT_THAT(Ids(nullptr, {{"$or", {{{"$contains", "sky"}}, {{"$contains", "Sun"}}}}}),
@@ -136,17 +167,30 @@ TEST_F(FilterSemanticsTest, DocumentContainsIsCaseSensitive) {
   EXPECT_THAT(Ids({{"tag", "fruit"}}, {{"$contains", "pie"}}), ElementsAre("a"));
 }
 
-TEST_F(FilterSemanticsTest, BadFilterFailsTheCallWithTheError) {
+TEST_P(FilterSemanticsTest, BadFilterFailsTheCallWithTheError) {
   auto hits = store_->Get("c", {.selection = {.where = {{"year", {{"$between", 1}}}}}});
   ASSERT_FALSE(hits);
   EXPECT_EQ(hits.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(hits.error().message(), HasSubstr("$between"));
 }
 
-TEST_F(FilterSemanticsTest, UserTextCannotInjectSql) {
+TEST_P(FilterSemanticsTest, UserTextCannotInjectSql) {
   EXPECT_THAT(Ids({{"tag", "x') OR 1=1 --"}}), ElementsAre());
   EXPECT_THAT(Ids({{"x') OR 1=1 --", "y"}}), ElementsAre());
 }
+
+TEST_P(FilterSemanticsTest, FiltersApplyToQueriesToo) {
+  auto found = store_->Query("c", {.text = "red apple",
+                                   .n_results = 10,
+                                   .where = {{"tag", "fruit"}},
+                                   .where_document = {{"$not_contains", "pie"}}});
+  ASSERT_TRUE(found) << found.error().message();
+  ASSERT_EQ(found->hits.size(), 1u);
+  EXPECT_EQ(found->hits[0].id, "b");
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, FilterSemanticsTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, FilterSemanticsTest, ::testing::Values(Backend::kPostgres));
 
 }  // namespace
 }  // namespace tandem::memory

@@ -1,4 +1,5 @@
-// MemoryStore behaviour on real SQLite files and real HNSW indexes.
+// MemoryStore behaviour on both backends (real SQLite files; a real PostgreSQL server) and real
+// HNSW indexes, then what only the SQLite directory does (files, the write lock).
 #include "tandem/memory/memory_store.h"
 
 #include <gmock/gmock.h>
@@ -7,8 +8,10 @@
 #include <random>
 
 #include "memory/fake_embedder.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "tandem/memory/memory.h"
+#include "tandem/memory/postgres_memory_store.h"
 
 namespace tandem::memory {
 namespace {
@@ -17,11 +20,38 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class MemoryStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+// Each TEST_P runs once per backend (instantiated at the end as Sqlite/... and Postgres/...), on
+// an empty store of its own: a new directory, or a new database on the binary's one server.
+class MemoryStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      auto server = ::tandem::testing::SharedPostgresServer();
+      if (!server && server.error().code() == ErrorCode::kNotFound) {
+        GTEST_SKIP() << server.error().message();
+      }
+      ASSERT_TRUE(server) << server.error().message();
+      auto url = (*server)->CreateDatabase();
+      ASSERT_TRUE(url) << url.error().message();
+      url_ = *url;
+    }
+  }
+
+  // A store on this test's directory or database.
+  Result<std::unique_ptr<MemoryStore>> Open(const StoreOptions& options,
+                                            std::unique_ptr<llm::Embedder> embedder) {
+    if (GetParam() == Backend::kSqlite)
+      return MemoryStore::Open(dir_.path(), options, std::move(embedder));
+    auto store = PostgresMemoryStore::Open(url_, options, std::move(embedder));
+    if (!store) return std::unexpected(store.error());
+    return std::unique_ptr<MemoryStore>(std::move(*store));
+  }
+
   std::unique_ptr<MemoryStore> OpenStore(bool with_embedder = true, StoreOptions options = {}) {
     auto embedder = with_embedder ? std::make_unique<testing::FakeEmbedder>() : nullptr;
-    auto store = MemoryStore::Open(dir_.path(), options, std::move(embedder));
+    auto store = Open(options, std::move(embedder));
     EXPECT_TRUE(store) << store.error().message();
     return store ? std::move(*store) : nullptr;
   }
@@ -43,9 +73,10 @@ class MemoryStoreTest : public ::testing::Test {
   }
 
   ::tandem::testing::TempDir dir_;
+  std::string url_;  // Postgres only.
 };
 
-TEST_F(MemoryStoreTest, AddGetUpsertDeleteRoundTrip) {
+TEST_P(MemoryStoreTest, AddGetUpsertDeleteRoundTrip) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("notes", {}));
   ASSERT_TRUE(store->Add("notes", {{.id = "1", .document = "first note", .metadata = {{"k", 1}}},
@@ -77,7 +108,7 @@ TEST_F(MemoryStoreTest, AddGetUpsertDeleteRoundTrip) {
   EXPECT_EQ((*got)[0].id, "2");
 }
 
-TEST_F(MemoryStoreTest, AddIsAllOrNothing) {
+TEST_P(MemoryStoreTest, AddIsAllOrNothing) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {}));
   ASSERT_TRUE(store->Add("c", {{.id = "x", .document = "x"}}));
@@ -87,7 +118,7 @@ TEST_F(MemoryStoreTest, AddIsAllOrNothing) {
   EXPECT_EQ(all->size(), 1u);
 }
 
-TEST_F(MemoryStoreTest, BadRecordsAreRejectedWithTheirId) {
+TEST_P(MemoryStoreTest, BadRecordsAreRejectedWithTheirId) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {}));
   EXPECT_THAT(store->Add("c", {{.id = "", .document = "x"}}).error().message(),
@@ -107,7 +138,7 @@ TEST_F(MemoryStoreTest, BadRecordsAreRejectedWithTheirId) {
   EXPECT_EQ(store->Delete("c", {}).error().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(MemoryStoreTest, DistanceIsFixedPerCollection) {
+TEST_P(MemoryStoreTest, DistanceIsFixedPerCollection) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {.distance = Distance::kL2}));
   auto again = store->GetOrCreateCollection("c", {.distance = Distance::kCosine});
@@ -119,7 +150,7 @@ TEST_F(MemoryStoreTest, DistanceIsFixedPerCollection) {
   EXPECT_EQ(same->options.distance, Distance::kL2);
 }
 
-TEST_F(MemoryStoreTest, EmbeddingModelAndDimensionAreRecordedAndChecked) {
+TEST_P(MemoryStoreTest, EmbeddingModelAndDimensionAreRecordedAndChecked) {
   {
     auto store = OpenStore();
     ASSERT_TRUE(store->CreateCollection("c", {}));
@@ -135,8 +166,7 @@ TEST_F(MemoryStoreTest, EmbeddingModelAndDimensionAreRecordedAndChecked) {
     ASSERT_FALSE(wrong_query);
     EXPECT_THAT(wrong_query.error().message(), HasSubstr("dimension 5"));
   }
-  auto other = MemoryStore::Open(dir_.path(), {},
-                                 std::make_unique<testing::FakeEmbedder>("other-model", 32));
+  auto other = Open({}, std::make_unique<testing::FakeEmbedder>("other-model", 32));
   ASSERT_TRUE(other);
   auto add = (*other)->Add("c", {{.id = "b", .document = "beta"}});
   ASSERT_FALSE(add);
@@ -148,7 +178,7 @@ TEST_F(MemoryStoreTest, EmbeddingModelAndDimensionAreRecordedAndChecked) {
   EXPECT_EQ(query.error().code(), ErrorCode::kFailedPrecondition);
 }
 
-TEST_F(MemoryStoreTest, WithoutEmbedderQueriesUseFullTextAndSaySo) {
+TEST_P(MemoryStoreTest, WithoutEmbedderQueriesUseFullTextAndSaySo) {
   auto store = OpenStore(/*with_embedder=*/false);
   EXPECT_FALSE(store->has_embedder());
   ASSERT_TRUE(store->CreateCollection("c", {}));
@@ -165,11 +195,13 @@ TEST_F(MemoryStoreTest, WithoutEmbedderQueriesUseFullTextAndSaySo) {
   EXPECT_FALSE(result->hits[0].distance.has_value());
   EXPECT_GT(*result->hits[0].bm25, *result->hits[1].bm25);
   ASSERT_TRUE(store->Flush());
-  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
-    EXPECT_NE(entry.path().extension(), ".hnsw") << "no vectors, so no index file";
+  if (GetParam() == Backend::kSqlite) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+      EXPECT_NE(entry.path().extension(), ".hnsw") << "no vectors, so no index file";
+  }
 }
 
-TEST_F(MemoryStoreTest, HybridQueryFusesBothRankingsDeterministically) {
+TEST_P(MemoryStoreTest, HybridQueryFusesBothRankingsDeterministically) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {}));
   ASSERT_TRUE(store->Add("c", {{.id = "a", .document = "tandem runs agents locally"},
@@ -192,7 +224,7 @@ TEST_F(MemoryStoreTest, HybridQueryFusesBothRankingsDeterministically) {
   }
 }
 
-TEST_F(MemoryStoreTest, IncludeChoosesWhatIsReturned) {
+TEST_P(MemoryStoreTest, IncludeChoosesWhatIsReturned) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {}));
   ASSERT_TRUE(store->Add("c", {{.id = "a", .document = "text", .metadata = {{"m", "v"}}}}));
@@ -206,7 +238,7 @@ TEST_F(MemoryStoreTest, IncludeChoosesWhatIsReturned) {
   EXPECT_EQ(result->hits[0].embedding.size(), 32u);
 }
 
-TEST_F(MemoryStoreTest, IdsOnlyQueriesAgreeWithFullQueriesAfterUpsertsDeletesAndReopen) {
+TEST_P(MemoryStoreTest, IdsOnlyQueriesAgreeWithFullQueriesAfterUpsertsDeletesAndReopen) {
   // Ids-only queries take ids from the index's in-memory map; full ones read SQLite.
   std::mt19937 rng(7);
   std::vector<Record> records;
@@ -239,12 +271,12 @@ TEST_F(MemoryStoreTest, IdsOnlyQueriesAgreeWithFullQueriesAfterUpsertsDeletesAnd
     ASSERT_TRUE(store->Delete("c", {.ids = {"r5"}}));
     expect_agreement(*store);
   }
-  auto reopened = OpenStore(false);  // The index now comes from its file.
+  auto reopened = OpenStore(false);  // SQLite: the index now comes from its file.
   expect_agreement(*reopened);
-  EXPECT_EQ(reopened->Stats()->index_rebuilds, 0);
+  EXPECT_EQ(reopened->Stats()->index_rebuilds, GetParam() == Backend::kSqlite ? 0 : 1);
 }
 
-TEST_F(MemoryStoreTest, VectorDistancesFollowTheCollectionMetric) {
+TEST_P(MemoryStoreTest, VectorDistancesFollowTheCollectionMetric) {
   auto store = OpenStore(false);
   ASSERT_TRUE(store->CreateCollection("l2", {.distance = Distance::kL2}));
   ASSERT_TRUE(store->CreateCollection("cos", {.distance = Distance::kCosine}));
@@ -267,7 +299,7 @@ TEST_F(MemoryStoreTest, VectorDistancesFollowTheCollectionMetric) {
   EXPECT_FLOAT_EQ(*ip->hits[0].distance, 1.0f - 3.0f);
 }
 
-TEST_F(MemoryStoreTest, SelectiveFiltersReturnMinOfNAndMatches) {
+TEST_P(MemoryStoreTest, SelectiveFiltersReturnMinOfNAndMatches) {
   StoreOptions options;
   options.exact_search_max = 4;  // Force the over-fetch path for larger match sets.
   auto store = OpenStore(false, options);
@@ -303,7 +335,7 @@ TEST_F(MemoryStoreTest, SelectiveFiltersReturnMinOfNAndMatches) {
   }
 }
 
-TEST_F(MemoryStoreTest, FilteredQueryMatchesExactSearchOnTheMatches) {
+TEST_P(MemoryStoreTest, FilteredQueryMatchesExactSearchOnTheMatches) {
   auto store = OpenStore(false);
   ASSERT_TRUE(store->CreateCollection("c", {.distance = Distance::kL2}));
   std::mt19937 rng(11);
@@ -335,11 +367,11 @@ TEST_F(MemoryStoreTest, FilteredQueryMatchesExactSearchOnTheMatches) {
   }
 }
 
-TEST_F(MemoryStoreTest, ReadersSeeCommittedDataWhileTheWriterIsOpen) {
+TEST_P(MemoryStoreTest, ReadersSeeCommittedDataWhileTheWriterIsOpen) {
   auto writer = OpenStore(false);
   ASSERT_TRUE(writer->CreateCollection("c", {}));
   ASSERT_TRUE(writer->Add("c", {{.id = "a", .document = "shared words here"}}));
-  auto reader = MemoryStore::Open(dir_.path(), {.read_only = true}, nullptr);
+  auto reader = Open({.read_only = true}, nullptr);
   ASSERT_TRUE(reader) << reader.error().message();
   auto result = (*reader)->Query("c", {.text = "words"});
   ASSERT_TRUE(result) << result.error().message();
@@ -353,13 +385,27 @@ TEST_F(MemoryStoreTest, ReadersSeeCommittedDataWhileTheWriterIsOpen) {
   EXPECT_EQ(result->hits.size(), 2u);
 }
 
-TEST_F(MemoryStoreTest, ReadOnlyOpenOfMissingStoreIsNotFound) {
-  auto reader = MemoryStore::Open(dir_.path() / "none", {.read_only = true}, nullptr);
+TEST_P(MemoryStoreTest, ReadOnlyOpenOfMissingStoreIsNotFound) {
+  // Nothing has been written to this test's directory or database yet.
+  auto reader = Open({.read_only = true}, nullptr);
   ASSERT_FALSE(reader);
   EXPECT_EQ(reader.error().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(MemoryStoreTest, SecondWriterInTheSameProcessIsRefused) {
+// What only the SQLite directory does: index files, the one-writer lock.
+class SqliteMemoryStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<MemoryStore> OpenStore(bool with_embedder = true) {
+    auto embedder = with_embedder ? std::make_unique<testing::FakeEmbedder>() : nullptr;
+    auto store = MemoryStore::Open(dir_.path(), {}, std::move(embedder));
+    EXPECT_TRUE(store) << store.error().message();
+    return store ? std::move(*store) : nullptr;
+  }
+
+  ::tandem::testing::TempDir dir_;
+};
+
+TEST_F(SqliteMemoryStoreTest, SecondWriterInTheSameProcessIsRefused) {
   auto writer = OpenStore(false);
   auto second = MemoryStore::Open(dir_.path(), {}, nullptr);
   ASSERT_FALSE(second);
@@ -367,7 +413,7 @@ TEST_F(MemoryStoreTest, SecondWriterInTheSameProcessIsRefused) {
   EXPECT_THAT(second.error().message(), HasSubstr("open for writing by another process"));
 }
 
-TEST_F(MemoryStoreTest, TombstonesTriggerAnIndexRebuild) {
+TEST_P(MemoryStoreTest, TombstonesTriggerAnIndexRebuild) {
   StoreOptions options;
   options.tombstone_min = 10;
   auto store = OpenStore(false, options);
@@ -378,11 +424,16 @@ TEST_F(MemoryStoreTest, TombstonesTriggerAnIndexRebuild) {
     records.push_back({.id = std::to_string(i), .embedding = RandomVector(rng, 4)});
   ASSERT_TRUE(store->Add("c", records));
   int64_t rebuilds_before = store->Stats()->index_rebuilds;
+  // A query brings the index up to date (PostgreSQL applies other writes only then).
+  auto query = [&] { ASSERT_TRUE(store->Query("c", {.vector = records[99].embedding})); };
+  query();
   for (int i = 0; i < 19; ++i)
     ASSERT_TRUE(store->Delete("c", {.ids = {std::to_string(i)}}));
+  query();
   EXPECT_EQ(store->Stats()->index_tombstones, 19);
   for (int i = 19; i < 22; ++i)
     ASSERT_TRUE(store->Delete("c", {.ids = {std::to_string(i)}}));
+  query();
   auto stats = store->Stats();
   EXPECT_GT(stats->index_rebuilds, rebuilds_before);
   EXPECT_LT(stats->index_tombstones, 19);
@@ -391,7 +442,28 @@ TEST_F(MemoryStoreTest, TombstonesTriggerAnIndexRebuild) {
   EXPECT_EQ(result->hits[0].id, "50");
 }
 
-TEST_F(MemoryStoreTest, DeleteCollectionRemovesItsRecordsAndIndex) {
+TEST_P(MemoryStoreTest, DeleteCollectionRemovesItsRecords) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->CreateCollection("c", {}));
+  ASSERT_TRUE(store->Add("c", {{.id = "a", .document = "text"}}));
+  ASSERT_TRUE(store->Query("c", {.text = "text"}));
+  ASSERT_TRUE(store->DeleteCollection("c"));
+  EXPECT_EQ(store->GetCollection("c").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store->DeleteCollection("c").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store->CreateCollection("c", {}));
+  auto all = store->Get("c", {});
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+  auto found = store->Query("c", {.text = "text"});
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->hits.empty());
+  auto listed = store->ListCollections();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].count, 0);
+}
+
+TEST_F(SqliteMemoryStoreTest, DeleteCollectionRemovesItsIndexFile) {
   auto store = OpenStore();
   ASSERT_TRUE(store->CreateCollection("c", {}));
   ASSERT_TRUE(store->Add("c", {{.id = "a", .document = "text"}}));
@@ -408,6 +480,9 @@ TEST_F(MemoryStoreTest, DeleteCollectionRemovesItsRecordsAndIndex) {
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, MemoryStoreTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, MemoryStoreTest, ::testing::Values(Backend::kPostgres));
 
 }  // namespace
 }  // namespace tandem::memory

@@ -15,7 +15,7 @@
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
 #include "tandem/core/id.h"
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 
 namespace tandem::store {
 namespace {
@@ -208,9 +208,9 @@ TEST(PostgresUrlTest, RedactionDropsPasswordsAndKeepsTheRest) {
             "postgres://u@h/db?sslmode=require&password=***&a=b");
   EXPECT_EQ(pg::RedactUrl("postgres://u:p@h/db?user_password=x"),
             "postgres://u@h/db?user_password=x");
-  EXPECT_TRUE(IsPostgresUrl("postgres://h/db"));
-  EXPECT_TRUE(IsPostgresUrl("postgresql://h/db"));
-  EXPECT_FALSE(IsPostgresUrl("/var/lib/tandem.db"));
+  EXPECT_TRUE(pg::IsPostgresUrl("postgres://h/db"));
+  EXPECT_TRUE(pg::IsPostgresUrl("postgresql://h/db"));
+  EXPECT_FALSE(pg::IsPostgresUrl("/var/lib/tandem.db"));
 }
 
 }  // namespace

@@ -17,8 +17,8 @@
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
 #include "tandem/core/id.h"
+#include "tandem/core/pg_connection.h"
 #include "tandem/core/sqlite.h"
-#include "tandem/store/pg_connection.h"
 #include "tandem/store/postgres_task_store.h"
 #include "tandem/store/sqlite_task_store.h"
 

@@ -381,4 +381,11 @@ Status CheckProviderKeys(const Config& config, const ProviderConfig& provider) {
                    provider.name, provider.line, provider.api_key_env);
 }
 
+Result<std::string> StoreLocation(const Config& config) {
+  if (config.document == nullptr) return std::string();
+  Result<std::optional<std::string>> value = ConfigReader(*config.document, "").String("store");
+  if (!value) return std::unexpected(value.error());
+  return value->value_or("");
+}
+
 }  // namespace tandem

@@ -93,4 +93,8 @@ std::string DescribeConfig(const Config& config);
 // Checks that each provider's API key variable is set; names the first missing one.
 Status CheckProviderKeys(const Config& config, const ProviderConfig& provider);
 
+// The top-level `store` key (TANDEM_STORE sets it too): a PostgreSQL URL or a SQLite path; empty
+// when absent. Fails with kInvalidArgument when it is not a string.
+Result<std::string> StoreLocation(const Config& config);
+
 }  // namespace tandem

@@ -31,8 +31,29 @@ void AppendValueMatch(const std::string& op, const json& value, SqlFilter& out) 
   }
 }
 
+std::string_view MetaTable(SqlDialect dialect) {
+  return dialect == SqlDialect::kSqlite ? "record_meta" : "memory_record_meta";
+}
+
+// Replaces each `?` with $1, $2, ... The clause holds no user text (values are parameters), so
+// every `?` in it is a placeholder.
+std::string NumberPlaceholders(std::string_view clause) {
+  std::string out;
+  int next = 1;
+  for (char c : clause) {
+    if (c == '?') {
+      out += fmt::format("${}", next++);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 class WhereCompiler {
  public:
+  explicit WhereCompiler(SqlDialect dialect) : dialect_(dialect) {}
+
   Result<SqlFilter> Compile(const json& where, const std::string& path) {
     if (!where.is_object() || where.empty()) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: expected a non-empty object, got {}", path,
@@ -119,7 +140,7 @@ class WhereCompiler {
                          path, op, value.dump());
       }
       negate = op == "$nin";
-      values.clause = "(";
+      values.clause.push_back('(');  // Empty so far; assigning a literal trips GCC 12's -Wrestrict.
       for (size_t i = 0; i < value.size(); ++i) {
         if (!IsScalar(value[i])) {
           return MakeError(ErrorCode::kInvalidArgument,
@@ -135,16 +156,17 @@ class WhereCompiler {
                        "{}: unknown operator '{}' (expected one of {})", path, op, kWhereOperators);
     }
     // A record lacking the key matches $ne and $nin, as in ChromaDB.
-    out.clause =
-        fmt::format("r.pk {}IN (SELECT m.record FROM record_meta m WHERE m.key = ? AND {})",
-                    negate ? "NOT " : "", values.clause);
+    out.clause = fmt::format("r.pk {}IN (SELECT m.record FROM {} m WHERE m.key = ? AND {})",
+                             negate ? "NOT " : "", MetaTable(dialect_), values.clause);
     out.params.emplace_back(key);
     out.params.insert(out.params.end(), values.params.begin(), values.params.end());
     return out;
   }
+
+  SqlDialect dialect_;
 };
 
-Result<SqlFilter> CompileDocument(const json& filter, const std::string& path) {
+Result<SqlFilter> CompileDocument(const json& filter, const std::string& path, SqlDialect dialect) {
   if (!filter.is_object() || filter.size() != 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "{}: expected one of {{\"$contains\": text}}, {{\"$not_contains\": text}}, "
@@ -160,10 +182,11 @@ Result<SqlFilter> CompileDocument(const json& filter, const std::string& path) {
       return MakeError(ErrorCode::kInvalidArgument, "{}: {} takes a non-empty string, got {}", here,
                        op, value.dump());
     }
-    // instr() is case-sensitive and byte-exact, unlike LIKE.
-    return SqlFilter{
-        .clause = fmt::format("instr(r.document, ?) {}", op == "$contains" ? "> 0" : "= 0"),
-        .params = {value.get<std::string>()}};
+    // instr() and strpos() are case-sensitive and exact, unlike LIKE.
+    return SqlFilter{.clause = fmt::format("{}(r.document, ?) {}",
+                                           dialect == SqlDialect::kSqlite ? "instr" : "strpos",
+                                           op == "$contains" ? "> 0" : "= 0"),
+                     .params = {value.get<std::string>()}};
   }
   if (op == "$and" || op == "$or") {
     if (!value.is_array() || value.empty()) {
@@ -172,7 +195,7 @@ Result<SqlFilter> CompileDocument(const json& filter, const std::string& path) {
     }
     SqlFilter out{.clause = "("};
     for (size_t i = 0; i < value.size(); ++i) {
-      Result<SqlFilter> part = CompileDocument(value[i], fmt::format("{}[{}]", here, i));
+      Result<SqlFilter> part = CompileDocument(value[i], fmt::format("{}[{}]", here, i), dialect);
       if (!part) return part;
       if (i > 0) out.clause += op == "$and" ? " AND " : " OR ";
       out.clause += part->clause;
@@ -188,14 +211,35 @@ Result<SqlFilter> CompileDocument(const json& filter, const std::string& path) {
 
 }  // namespace
 
-Result<SqlFilter> CompileWhere(const json& where) {
+Result<SqlFilter> CompileWhere(const json& where, SqlDialect dialect) {
   if (where.is_null()) return SqlFilter{};
-  return WhereCompiler().Compile(where, "where");
+  return WhereCompiler(dialect).Compile(where, "where");
 }
 
-Result<SqlFilter> CompileWhereDocument(const json& where_document) {
+Result<SqlFilter> CompileWhereDocument(const json& where_document, SqlDialect dialect) {
   if (where_document.is_null()) return SqlFilter{};
-  return CompileDocument(where_document, "where_document");
+  return CompileDocument(where_document, "where_document", dialect);
+}
+
+Result<SqlFilter> CompileSelection(SqlDialect dialect, int64_t collection_id,
+                                   const std::vector<std::string>& ids, const json& where,
+                                   const json& where_document) {
+  Result<SqlFilter> meta = CompileWhere(where, dialect);
+  if (!meta) return meta;
+  Result<SqlFilter> document = CompileWhereDocument(where_document, dialect);
+  if (!document) return document;
+  SqlFilter out{.clause = "r.collection_id = ?", .params = {collection_id}};
+  if (!ids.empty()) {
+    out.clause += dialect == SqlDialect::kSqlite
+                      ? " AND r.id IN (SELECT value FROM json_each(?))"
+                      : " AND r.id IN (SELECT jsonb_array_elements_text(?::jsonb))";
+    out.params.emplace_back(json(ids).dump());
+  }
+  out.clause += fmt::format(" AND ({}) AND ({})", meta->clause, document->clause);
+  out.params.insert(out.params.end(), meta->params.begin(), meta->params.end());
+  out.params.insert(out.params.end(), document->params.begin(), document->params.end());
+  if (dialect == SqlDialect::kPostgres) out.clause = NumberPlaceholders(out.clause);
+  return out;
 }
 
 Status ValidateMetadata(const json& metadata) {

@@ -1,7 +1,8 @@
-// Tandem's memory: an embedded store of texts, metadata and vectors, searchable by words (BM25
-// over SQLite FTS5) and by meaning (HNSW over embeddings), fused by reciprocal rank fusion.
+// Tandem's memory: a store of texts, metadata and vectors (embedded SQLite, or PostgreSQL shared
+// by many processes), searchable by words (full text) and by meaning (HNSW over embeddings),
+// fused by reciprocal rank fusion.
 //
-//   auto store = memory::MemoryStore::Open(home / "memory", {}, std::move(embedder));
+//   auto store = memory::OpenMemoryStore(config, {}, std::move(embedder));
 //   auto notes = (*store)->GetOrCreateCollection("notes", {.distance = Distance::kCosine});
 //   (*store)->Add("notes", {{.id = "n1", .document = "The build uses CMake"}});
 //   auto hits = (*store)->Query("notes", {.text = "which build system?", .n_results = 5});
@@ -17,6 +18,10 @@
 
 #include "tandem/core/error.h"
 #include "tandem/llm/chat_model.h"
+
+namespace tandem {
+struct Config;
+}
 
 namespace tandem::memory {
 
@@ -100,19 +105,20 @@ struct QueryResult {
 };
 
 struct StoreStats {
-  std::filesystem::path directory;
+  std::string location;  // The directory, or the PostgreSQL URL without its password.
   bool has_embedder = false;
   std::string embedder_model;
   std::vector<CollectionInfo> collections;
-  uint64_t disk_bytes = 0;     // All files of the directory.
-  int64_t index_rebuilds = 0;  // HNSW indexes rebuilt from SQLite since opening.
+  uint64_t disk_bytes = 0;     // All files of the directory, or the memory tables' size.
+  int64_t index_rebuilds = 0;  // HNSW indexes rebuilt from the database since opening.
   int64_t index_tombstones = 0;
 };
 
 struct StoreOptions {
   bool read_only = false;  // Readers take no lock and never write; many may run at once.
-  // true: every commit is fsynced (synchronous=FULL). false: synchronous=NORMAL, still safe
-  // against a process crash, but the last commits may be lost on power failure; for bulk loads.
+  // SQLite only (PostgreSQL follows the server's synchronous_commit). true: every commit is
+  // fsynced (synchronous=FULL). false: synchronous=NORMAL, still safe against a process crash,
+  // but the last commits may be lost on power failure; for bulk loads.
   bool durable_commits = true;
   // Filtered vector queries whose filter matches at most this many records use exact search.
   size_t exact_search_max = 2048;
@@ -122,7 +128,8 @@ struct StoreOptions {
   size_t fusion_candidates = 50;  // Candidates each ranking contributes to fusion (>= n_results).
 };
 
-// The store. One writer process at a time (an flock on `LOCK`); readers may run alongside.
+// The store. In a directory (SQLite): one writer process at a time (an flock on `LOCK`), readers
+// alongside. In PostgreSQL (OpenMemoryStore): any number of writers and readers, on any machine.
 // Thread-safe: calls are serialised by an internal mutex.
 class MemoryStore {
  public:
@@ -173,6 +180,18 @@ class MemoryStore {
   virtual Status Compact() = 0;
   virtual Result<StoreStats> Stats() = 0;
 };
+
+// Opens the memory `config` selects, for every caller (CLI, agent runs, workers): PostgreSQL when
+// the task store (`store` key or TANDEM_STORE) is a postgres:// URL, so that processes sharing
+// tasks share memory too (docs/memory.md); else the SQLite store in MemoryDirectory(config).
+// Errors as MemoryStore::Open or PostgresMemoryStore::Open; kInvalidArgument for a `store` that
+// is not a string.
+Result<std::unique_ptr<MemoryStore>> OpenMemoryStore(const Config& config,
+                                                     const StoreOptions& options,
+                                                     std::unique_ptr<llm::Embedder> embedder);
+
+// Where OpenMemoryStore keeps memory: the PostgreSQL URL without its password, or the directory.
+Result<std::string> MemoryLocation(const Config& config);
 
 // Checks a `where` / `where_document` filter, returning kInvalidArgument naming the bad
 // operator or path ("where.$and[1].year: unknown operator '$gtx'").

@@ -14,6 +14,7 @@
 #include "tandem/core/log.h"
 #include "tandem/core/sqlite.h"
 #include "tandem/memory/ranking.h"
+#include "tandem/memory/record_vectors.h"
 #include "tandem/memory/row_codec.h"
 
 namespace tandem::memory {
@@ -24,7 +25,6 @@ using sqlite::Statement;
 
 constexpr std::string_view kDatabaseFile = "memory.db";
 constexpr std::string_view kSchemaVersion = "1";
-constexpr std::string_view kExternalModel = "external";
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta_info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,47 +85,7 @@ class ReadSnapshot {
 
 Result<SqlFilter> SelectionClause(int64_t collection_id, const std::vector<std::string>& ids,
                                   const json& where, const json& where_document) {
-  Result<SqlFilter> meta = CompileWhere(where);
-  if (!meta) return meta;
-  Result<SqlFilter> document = CompileWhereDocument(where_document);
-  if (!document) return document;
-  SqlFilter out{.clause = "r.collection_id = ?", .params = {collection_id}};
-  if (!ids.empty()) {
-    out.clause += " AND r.id IN (SELECT value FROM json_each(?))";
-    out.params.emplace_back(json(ids).dump());
-  }
-  out.clause += fmt::format(" AND ({}) AND ({})", meta->clause, document->clause);
-  out.params.insert(out.params.end(), meta->params.begin(), meta->params.end());
-  out.params.insert(out.params.end(), document->params.begin(), document->params.end());
-  return out;
-}
-
-Status ValidateRecords(const std::vector<Record>& records) {
-  std::set<std::string_view> ids;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const Record& record = records[i];
-    if (record.id.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, "record {} has an empty id", i);
-    }
-    if (!ids.insert(record.id).second) {
-      return MakeError(ErrorCode::kInvalidArgument, "id '{}' appears twice in one call", record.id);
-    }
-    if (record.document.empty() && record.embedding.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "record '{}' has neither a document nor an embedding", record.id);
-    }
-    if (Status meta = ValidateMetadata(record.metadata); !meta) {
-      return std::unexpected(
-          std::move(meta.error()).WithContext(fmt::format("record '{}'", record.id)));
-    }
-    for (float x : record.embedding) {
-      if (!std::isfinite(x)) {
-        return MakeError(ErrorCode::kInvalidArgument, "record '{}': embedding holds NaN or inf",
-                         record.id);
-      }
-    }
-  }
-  return {};
+  return CompileSelection(SqlDialect::kSqlite, collection_id, ids, where, where_document);
 }
 
 Status InsertMetadata(sqlite3* db, int64_t pk, const json& metadata) {
@@ -269,8 +229,7 @@ Status MemoryStoreImpl::CheckWritable() const {
   return {};
 }
 
-Result<std::optional<MemoryStoreImpl::CollectionRow>> MemoryStoreImpl::FindCollection(
-    const std::string& name) {
+Result<std::optional<CollectionRow>> MemoryStoreImpl::FindCollection(const std::string& name) {
   Result<Statement> select = statements_->Prepare(
       "SELECT id, name, distance, hnsw_m, ef_construction, ef_search, embedding_model, dimension, "
       "version FROM collections WHERE name = ?");
@@ -294,14 +253,11 @@ Result<std::optional<MemoryStoreImpl::CollectionRow>> MemoryStoreImpl::FindColle
   out.model = select->Text(6);
   out.dimension = static_cast<int>(select->Int(7));
   out.version = select->Int(8);
-  if (out.dimension < 0 || out.dimension > 65536 || out.options.hnsw_m < 2 ||
-      out.options.hnsw_m > 512 || out.options.ef_construction < 1 || out.options.ef_search < 1) {
-    return MakeError(ErrorCode::kDataLoss, "collection '{}' has invalid parameters", name);
-  }
+  if (Status valid = CheckStoredCollection(out); !valid) return std::unexpected(valid.error());
   return std::optional<CollectionRow>(std::move(out));
 }
 
-Result<MemoryStoreImpl::CollectionRow> MemoryStoreImpl::RequireCollection(const std::string& name) {
+Result<CollectionRow> MemoryStoreImpl::RequireCollection(const std::string& name) {
   auto row = FindCollection(name);
   if (!row) return std::unexpected(row.error());
   if (!*row) return MakeError(ErrorCode::kNotFound, "no collection named '{}'", name);
@@ -323,15 +279,10 @@ Result<CollectionInfo> MemoryStoreImpl::Describe(const CollectionRow& row) {
                         .vector_count = count->Int(1)};
 }
 
-Result<MemoryStoreImpl::CollectionRow> MemoryStoreImpl::InsertCollection(
-    const std::string& name, const CollectionOptions& options) {
-  if (name.empty() || name.size() > 200) {
-    return MakeError(ErrorCode::kInvalidArgument, "a collection name must have 1 to 200 bytes");
-  }
-  if (options.hnsw_m < 2 || options.hnsw_m > 512 || options.ef_construction < 1 ||
-      options.ef_search < 1) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "collection '{}': hnsw_m must be 2..512 and ef values at least 1", name);
+Result<CollectionRow> MemoryStoreImpl::InsertCollection(const std::string& name,
+                                                        const CollectionOptions& options) {
+  if (Status valid = ValidateNewCollection(name, options); !valid) {
+    return std::unexpected(valid.error());
   }
   auto insert = Statement::Prepare(
       db_,
@@ -445,63 +396,6 @@ Status MemoryStoreImpl::Upsert(const std::string& collection, const std::vector<
   return Write(collection, records, /*upsert=*/true);
 }
 
-Result<std::vector<std::vector<float>>> MemoryStoreImpl::Vectors(const CollectionRow& row,
-                                                                 const std::vector<Record>& records,
-                                                                 std::string& model,
-                                                                 int& dimension) {
-  std::vector<std::vector<float>> vectors(records.size());
-  std::vector<std::string> texts;
-  std::vector<size_t> positions;
-  bool external = false;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!records[i].embedding.empty()) {
-      vectors[i] = records[i].embedding;
-      external = true;
-    } else if (embedder_ && !records[i].document.empty()) {
-      texts.push_back(records[i].document);
-      positions.push_back(i);
-    }
-  }
-  model = row.model;
-  dimension = row.dimension;
-  if (!texts.empty()) {
-    if (!model.empty() && model != embedder_->model_name()) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "collection '{}' holds vectors of model '{}', but the configured embedder "
-                       "is '{}'; use the same model or another collection",
-                       row.name, model, embedder_->model_name());
-    }
-    auto embedded = embedder_->Embed(texts);
-    if (!embedded) return std::unexpected(std::move(embedded.error()).WithContext("embedding"));
-    if (embedded->size() != texts.size()) {
-      return MakeError(ErrorCode::kInvalidArgument, "the embedder returned {} vectors for {} texts",
-                       embedded->size(), texts.size());
-    }
-    for (size_t j = 0; j < positions.size(); ++j) {
-      if ((*embedded)[j].empty()) {
-        return MakeError(ErrorCode::kInvalidArgument, "the embedder returned an empty vector");
-      }
-      vectors[positions[j]] = std::move((*embedded)[j]);
-    }
-    model = embedder_->model_name();
-  } else if (external && model.empty()) {
-    model = kExternalModel;
-  }
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (vectors[i].empty()) continue;
-    int size = static_cast<int>(vectors[i].size());
-    if (dimension == 0) dimension = size;
-    if (size != dimension) {
-      bool ours = records[i].embedding.empty();
-      return MakeError(ours ? ErrorCode::kFailedPrecondition : ErrorCode::kInvalidArgument,
-                       "record '{}': vector has dimension {}, but collection '{}' holds "
-                       "dimension {} (model '{}')",
-                       records[i].id, size, row.name, dimension, model);
-    }
-  }
-  return vectors;
-}
-
 Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<Record>& records,
                               bool upsert) {
   if (Status writable = CheckWritable(); !writable) return writable;
@@ -511,7 +405,7 @@ Status MemoryStoreImpl::Write(const std::string& collection, const std::vector<R
   if (records.empty()) return {};
   std::string model;
   int dimension = 0;
-  auto vectors = Vectors(*row, records, model, dimension);
+  auto vectors = RecordVectors(embedder_.get(), *row, records, model, dimension);
   if (!vectors) return std::unexpected(vectors.error());
   if (row->dimension > 0) {
     // Load (or rebuild) before changing, so the index can follow the change incrementally.
@@ -727,46 +621,16 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   if (!row) return std::unexpected(row.error());
   auto filter = SelectionClause(row->id, {}, request.where, request.where_document);
   if (!filter) return std::unexpected(filter.error());
-  bool filtered = !request.where.is_null() || !request.where_document.is_null();
   QueryResult result;
   if (request.n_results == 0) return result;
-  // Fusion needs deeper candidate lists than one ranking alone.
-  bool hybrid = !request.text.empty() && (!request.vector.empty() || embedder_ != nullptr);
-  size_t k = hybrid ? std::max(request.n_results, options_.fusion_candidates) : request.n_results;
-
-  std::vector<float> query = request.vector;
-  if (query.empty() && embedder_ == nullptr) {
-    result.note = "no embedder configured: full text only";
-  } else if (query.empty() && row->dimension == 0) {
-    result.note = "the collection holds no vectors: full text only";
-  } else if (query.empty()) {
-    if (row->model != embedder_->model_name()) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "collection '{}' holds vectors of model '{}', but the configured embedder "
-                       "is '{}'",
-                       row->name, row->model, embedder_->model_name());
-    }
-    auto embedded = embedder_->Embed({request.text});
-    if (!embedded) return std::unexpected(std::move(embedded.error()).WithContext("embedding"));
-    if (embedded->size() != 1) {
-      return MakeError(ErrorCode::kInvalidArgument, "the embedder returned no vector");
-    }
-    query = std::move(embedded->front());
-  }
+  auto plan = PlanQuery(embedder_.get(), *row, request, options_.fusion_candidates);
+  if (!plan) return std::unexpected(plan.error());
+  result.note = plan->note;
   std::vector<std::vector<int64_t>> rankings;
   std::map<int64_t, float> distances;
   std::map<int64_t, double> bm25;
-  if (!request.vector.empty() && row->dimension == 0) {
-    result.note = "the collection holds no vectors";
-  }
-  if (!query.empty() && row->dimension > 0) {
-    if (static_cast<int>(query.size()) != row->dimension) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "query vector has dimension {}, collection '{}' holds dimension {}",
-                       query.size(), row->name, row->dimension);
-    }
-    VectorSpace(row->options.distance, row->dimension).Prepare(query);
-    auto found = VectorSearch(*row, query, k, *filter, filtered);
+  if (!plan->vector.empty()) {
+    auto found = VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered);
     if (!found) return std::unexpected(found.error());
     rankings.emplace_back();
     for (const Candidate& candidate : *found) {
@@ -776,7 +640,7 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
     result.used_vectors = true;
   }
   if (!request.text.empty()) {
-    auto found = FullTextSearch(*row, request.text, k, *filter);
+    auto found = FullTextSearch(*row, request.text, plan->k, *filter);
     if (!found) return std::unexpected(found.error());
     rankings.emplace_back();
     for (const auto& [pk, score] : *found) {
@@ -804,25 +668,27 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   };
   const Include& include = request.include;
   bool ids_only = !include.documents && !include.metadatas && !include.embeddings;
-  for (const FusedItem& item : FuseReciprocalRank(rankings, tie_key)) {
-    if (result.hits.size() == request.n_results) break;
-    Hit hit;
-    if (const std::string* id = ids_only ? known_id(item.key) : nullptr) {
-      hit.id = *id;
-    } else {
-      auto loaded = LoadHit(item.key, include);
+  auto load = [&](std::span<const int64_t> keys) -> Result<std::vector<Hit>> {
+    std::vector<Hit> hits;
+    for (int64_t pk : keys) {
+      if (const std::string* id = ids_only ? known_id(pk) : nullptr) {
+        hits.push_back({.id = *id});
+        continue;
+      }
+      auto loaded = LoadHit(pk, include);
       if (!loaded) return std::unexpected(loaded.error());
-      hit = std::move(*loaded);
+      hits.push_back(std::move(*loaded));
     }
-    hit.score = item.score;
-    if (auto d = distances.find(item.key); d != distances.end()) hit.distance = d->second;
-    if (auto b = bm25.find(item.key); b != bm25.end()) hit.bm25 = b->second;
-    result.hits.push_back(std::move(hit));
-  }
+    return hits;
+  };
+  auto hits =
+      FusedHits(FuseReciprocalRank(rankings, tie_key), request.n_results, distances, bm25, load);
+  if (!hits) return std::unexpected(hits.error());
+  result.hits = std::move(*hits);
   return result;
 }
 
-Status MemoryStoreImpl::SaveIndex(int64_t collection_id, LoadedIndex& loaded) {
+Status MemoryStoreImpl::SaveIndex(int64_t collection_id, CachedIndex& loaded) {
   if (Status saved = loaded.index->Save(IndexPath(collection_id), loaded.version); !saved) {
     return saved;
   }
@@ -863,7 +729,7 @@ Status MemoryStoreImpl::Compact() {
     if (row->dimension == 0) continue;
     auto built = BuildIndex(*row);
     if (!built) return std::unexpected(built.error());
-    LoadedIndex& loaded = indexes_[row->id] = std::move(*built);
+    CachedIndex& loaded = indexes_[row->id] = std::move(*built);
     if (Status saved = SaveIndex(row->id, loaded); !saved) return saved;
     keep.insert(IndexPath(row->id));
     keep.insert(IndexPath(row->id).string() + ".meta");
@@ -884,7 +750,7 @@ Status MemoryStoreImpl::Compact() {
 Result<StoreStats> MemoryStoreImpl::Stats() {
   std::lock_guard lock(mu_);
   StoreStats stats;
-  stats.directory = directory_;
+  stats.location = directory_.string();
   stats.has_embedder = embedder_ != nullptr;
   if (embedder_) stats.embedder_model = embedder_->model_name();
   auto collections = ListCollectionsLocked();

@@ -8,9 +8,10 @@
 #include <unordered_map>
 
 #include "tandem/core/sqlite.h"
+#include "tandem/memory/collection_row.h"
 #include "tandem/memory/filter.h"
 #include "tandem/memory/memory.h"
-#include "tandem/memory/vector_index.h"
+#include "tandem/memory/vector_search.h"
 #include "tandem/memory/write_lock.h"
 
 struct sqlite3;
@@ -45,32 +46,6 @@ class MemoryStoreImpl final : public MemoryStore {
   std::filesystem::path IndexPath(int64_t collection_id) const;
 
  private:
-  struct CollectionRow {
-    int64_t id = 0;
-    std::string name;
-    CollectionOptions options;
-    std::string model;
-    int dimension = 0;
-    int64_t version = 0;
-  };
-  struct LoadedIndex {
-    int64_t version = 0;
-    int64_t saved_version = -1;  // The version its file holds; -1: never saved.
-    std::unique_ptr<VectorIndex> index;
-    // The record id of each label. A label is the record's pk, which never changes or gets
-    // reused, so queries that return ids only need no SQLite lookup per hit.
-    std::unordered_map<int64_t, std::string> ids;
-  };
-  struct AddedVector {
-    int64_t pk = 0;
-    std::string id;
-    std::vector<float> vector;
-  };
-  struct Candidate {
-    int64_t pk = 0;
-    float distance = 0;
-  };
-
   MemoryStoreImpl(std::filesystem::path directory, const StoreOptions& options,
                   std::unique_ptr<llm::Embedder> embedder, sqlite3* db,
                   std::optional<WriteLock> lock);
@@ -82,16 +57,13 @@ class MemoryStoreImpl final : public MemoryStore {
   Result<CollectionInfo> Describe(const CollectionRow& row);
   Result<CollectionRow> InsertCollection(const std::string& name, const CollectionOptions& options);
   Status Write(const std::string& collection, const std::vector<Record>& records, bool upsert);
-  Result<std::vector<std::vector<float>>> Vectors(const CollectionRow& row,
-                                                  const std::vector<Record>& records,
-                                                  std::string& model, int& dimension);
 
   // The collection's index at its current version: loaded from its file, or rebuilt from SQLite.
   // Null when the collection holds no vectors.
   Result<VectorIndex*> EnsureIndex(const CollectionRow& row);
-  Result<LoadedIndex> BuildIndex(const CollectionRow& row);
+  Result<CachedIndex> BuildIndex(const CollectionRow& row);
   // Fills `loaded.ids` from SQLite (for an index loaded from its file).
-  Status LoadIds(const CollectionRow& row, LoadedIndex& loaded);
+  Status LoadIds(const CollectionRow& row, CachedIndex& loaded);
   void ApplyToIndex(const CollectionRow& before, int64_t version, int dimension,
                     const std::vector<int64_t>& removed, const std::vector<AddedVector>& added);
 
@@ -106,7 +78,7 @@ class MemoryStoreImpl final : public MemoryStore {
                                                                  const SqlFilter& filter);
   Result<Hit> LoadHit(int64_t pk, const Include& include);
   Status MaybeOptimizeFullText();
-  Status SaveIndex(int64_t collection_id, LoadedIndex& loaded);
+  Status SaveIndex(int64_t collection_id, CachedIndex& loaded);
   Status FlushLocked();
 
   mutable std::mutex mu_;
@@ -116,7 +88,7 @@ class MemoryStoreImpl final : public MemoryStore {
   sqlite3* db_;                                         // GUARDED_BY(mu_)
   std::unique_ptr<sqlite::StatementCache> statements_;  // GUARDED_BY(mu_)
   std::optional<WriteLock> lock_;                       // Held for the store's life by a writer.
-  std::map<int64_t, LoadedIndex> indexes_;              // GUARDED_BY(mu_), by collection id.
+  std::map<int64_t, CachedIndex> indexes_;              // GUARDED_BY(mu_), by collection id.
   int64_t index_rebuilds_ = 0;                          // GUARDED_BY(mu_)
   int64_t deletes_since_optimize_ = 0;                  // GUARDED_BY(mu_)
 };

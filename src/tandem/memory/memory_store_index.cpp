@@ -29,55 +29,30 @@ std::string DriveByFilter(const std::string& clause) {
 
 }  // namespace
 
-Result<MemoryStoreImpl::LoadedIndex> MemoryStoreImpl::BuildIndex(const CollectionRow& row) {
-  IndexParams params{.distance = row.options.distance,
-                     .dimension = row.dimension,
-                     .m = row.options.hnsw_m,
-                     .ef_construction = row.options.ef_construction};
+Result<CachedIndex> MemoryStoreImpl::BuildIndex(const CollectionRow& row) {
   auto select = Statement::Prepare(
       db_,
       "SELECT pk, id, embedding FROM records WHERE collection_id = ? AND embedding IS NOT NULL "
       "ORDER BY pk");
   if (!select) return std::unexpected(select.error());
   select->Bind(1, row.id);
-  LoadedIndex loaded{.version = row.version};
-  std::vector<int64_t> labels;
-  std::vector<float> data;
+  VectorRows rows;
   while (true) {
     auto step = select->Step();
     if (!step) return std::unexpected(step.error());
     if (!*step) break;
     auto vector = BlobVector(select->Blob(2), row.dimension);
     if (!vector) return std::unexpected(std::move(vector.error()).WithContext(row.name));
-    labels.push_back(select->Int(0));
-    loaded.ids.emplace(labels.back(), select->Text(1));
-    data.insert(data.end(), vector->begin(), vector->end());
+    rows.labels.push_back(select->Int(0));
+    rows.ids.push_back(select->Text(1));
+    rows.data.insert(rows.data.end(), vector->begin(), vector->end());
   }
-  auto index = VectorIndex::Create(params, labels.size() + labels.size() / 4 + 16);
-  if (!index) return std::unexpected(index.error());
-  size_t dim = static_cast<size_t>(row.dimension);
-  std::vector<const float*> pointers(labels.size());
-  std::vector<float> prepared;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (row.options.distance == Distance::kCosine) {
-      prepared.assign(data.begin() + static_cast<std::ptrdiff_t>(i * dim),
-                      data.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
-      (*index)->space().Prepare(prepared);
-      std::copy(prepared.begin(), prepared.end(),
-                data.begin() + static_cast<std::ptrdiff_t>(i * dim));
-    }
-    pointers[i] = data.data() + i * dim;
-  }
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (Status added = (*index)->AddBatch(labels, pointers, threads); !added) {
-    return std::unexpected(added.error());
-  }
-  ++index_rebuilds_;
-  loaded.index = std::move(*index);
-  return loaded;
+  auto built = BuildCachedIndex(row, std::move(rows));
+  if (built) ++index_rebuilds_;
+  return built;
 }
 
-Status MemoryStoreImpl::LoadIds(const CollectionRow& row, LoadedIndex& loaded) {
+Status MemoryStoreImpl::LoadIds(const CollectionRow& row, CachedIndex& loaded) {
   // Answered from the (collection_id, id) index alone: the rows, which carry the vectors, are
   // not read. Records without a vector come along; they are simply never looked up.
   auto select = Statement::Prepare(db_, "SELECT pk, id FROM records WHERE collection_id = ?");
@@ -100,12 +75,8 @@ Result<VectorIndex*> MemoryStoreImpl::EnsureIndex(const CollectionRow& row) {
   if (found != indexes_.end() && found->second.version == row.version) {
     return found->second.index.get();
   }
-  IndexParams params{.distance = row.options.distance,
-                     .dimension = row.dimension,
-                     .m = row.options.hnsw_m,
-                     .ef_construction = row.options.ef_construction};
-  LoadedIndex loaded{.version = row.version};
-  auto from_file = VectorIndex::Load(IndexPath(row.id), params, row.version);
+  CachedIndex loaded{.version = row.version};
+  auto from_file = VectorIndex::Load(IndexPath(row.id), IndexParamsOf(row), row.version);
   if (from_file) {
     loaded.index = std::move(*from_file);
     loaded.saved_version = row.version;
@@ -137,40 +108,20 @@ void MemoryStoreImpl::ApplyToIndex(const CollectionRow& before, int64_t version,
       return;
     }
     // The collection's first vectors: start an empty index.
-    IndexParams params{.distance = before.options.distance,
-                       .dimension = dimension,
-                       .m = before.options.hnsw_m,
-                       .ef_construction = before.options.ef_construction};
-    auto created = VectorIndex::Create(params, std::max<size_t>(added.size() * 2, 64));
+    CollectionRow first = before;
+    first.dimension = dimension;
+    auto created =
+        VectorIndex::Create(IndexParamsOf(first), std::max<size_t>(added.size() * 2, 64));
     if (!created) return;
-    found = indexes_.insert_or_assign(before.id, LoadedIndex{.index = std::move(*created)}).first;
+    found = indexes_.insert_or_assign(before.id, CachedIndex{.index = std::move(*created)}).first;
   }
-  LoadedIndex& loaded = found->second;
-  for (int64_t label : removed) {
-    loaded.index->Remove(label);
-    loaded.ids.erase(label);
-  }
-  std::vector<int64_t> labels;
-  std::vector<std::vector<float>> prepared;
-  for (const AddedVector& vector : added) {
-    labels.push_back(vector.pk);
-    prepared.push_back(vector.vector);
-    loaded.index->space().Prepare(prepared.back());
-  }
-  std::vector<const float*> pointers;
-  for (const std::vector<float>& vector : prepared)
-    pointers.push_back(vector.data());
-  if (Status status = loaded.index->AddBatch(labels, pointers); !status) {
+  CachedIndex& loaded = found->second;
+  if (Status status = ApplyIndexChanges(loaded, removed, added); !status) {
     indexes_.erase(found);  // Rebuilt from SQLite on next use.
     return;
   }
-  for (const AddedVector& vector : added)
-    loaded.ids.insert_or_assign(vector.pk, vector.id);
   loaded.version = version;
-  size_t deleted = loaded.index->deleted();
-  if (deleted >= options_.tombstone_min &&
-      static_cast<double>(deleted) >
-          options_.tombstone_fraction * static_cast<double>(loaded.index->elements())) {
+  if (TooManyTombstones(*loaded.index, options_.tombstone_fraction, options_.tombstone_min)) {
     CollectionRow now = before;
     now.version = version;
     now.dimension = dimension;
@@ -183,8 +134,9 @@ void MemoryStoreImpl::ApplyToIndex(const CollectionRow& before, int64_t version,
   }
 }
 
-Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::ExactSearch(
-    const CollectionRow& row, const std::vector<float>& query, size_t k, const SqlFilter& filter) {
+Result<std::vector<Candidate>> MemoryStoreImpl::ExactSearch(const CollectionRow& row,
+                                                            const std::vector<float>& query,
+                                                            size_t k, const SqlFilter& filter) {
   VectorSpace space(row.options.distance, row.dimension);
   auto select = Statement::Prepare(
       db_, fmt::format("SELECT r.pk, r.embedding FROM records r WHERE r.embedding IS NOT NULL "
@@ -192,10 +144,7 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::ExactSearch(
                        DriveByFilter(filter.clause)));
   if (!select) return std::unexpected(select.error());
   BindParams(*select, 1, filter.params);
-  auto worse = [](const Candidate& a, const Candidate& b) {
-    return a.distance != b.distance ? a.distance < b.distance : a.pk < b.pk;
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, decltype(worse)> best(worse);
+  NearestK best(k);
   while (true) {
     auto step = select->Step();
     if (!step) return std::unexpected(step.error());
@@ -203,26 +152,15 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::ExactSearch(
     auto vector = BlobVector(select->Blob(1), row.dimension);
     if (!vector) return std::unexpected(vector.error());
     space.Prepare(*vector);
-    Candidate candidate{.pk = select->Int(0),
-                        .distance = space.Compare(query.data(), vector->data())};
-    if (best.size() < k) {
-      best.push(candidate);
-    } else if (worse(candidate, best.top())) {
-      best.pop();
-      best.push(candidate);
-    }
+    best.Offer({.pk = select->Int(0), .distance = space.Compare(query.data(), vector->data())});
   }
-  std::vector<Candidate> out(best.size());
-  for (size_t i = out.size(); i-- > 0;) {
-    out[i] = best.top();
-    best.pop();
-  }
-  return out;
+  return best.Take();
 }
 
-Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::VectorSearch(
-    const CollectionRow& row, const std::vector<float>& query, size_t k, const SqlFilter& filter,
-    bool filtered) {
+Result<std::vector<Candidate>> MemoryStoreImpl::VectorSearch(const CollectionRow& row,
+                                                             const std::vector<float>& query,
+                                                             size_t k, const SqlFilter& filter,
+                                                             bool filtered) {
   std::unordered_set<int64_t> matches;
   if (filtered) {
     auto count = Statement::Prepare(
@@ -244,24 +182,9 @@ Result<std::vector<MemoryStoreImpl::Candidate>> MemoryStoreImpl::VectorSearch(
   auto index = EnsureIndex(row);
   if (!index) return std::unexpected(index.error());
   if (*index == nullptr) return std::vector<Candidate>();
-  size_t live = (*index)->elements() - (*index)->deleted();
-  size_t wanted = filtered ? std::min(k, matches.size()) : std::min(k, live);
-  size_t ef = static_cast<size_t>(row.options.ef_search);
-  // Over-fetch in proportion to how selective the filter is, growing until enough results pass;
-  // past half the index an exact scan of the matches is cheaper and always complete.
-  size_t fetch = filtered ? k * live / std::max<size_t>(matches.size(), 1) * 2 + k : k;
-  while (true) {
-    fetch = std::min(fetch, live);
-    std::vector<Candidate> out;
-    for (const auto& [distance, label] : (*index)->Search(query.data(), fetch, ef)) {
-      if (filtered && matches.count(label) == 0) continue;
-      out.push_back({.pk = label, .distance = distance});
-      if (out.size() == k) break;
-    }
-    if (out.size() >= wanted) return out;
-    if (fetch >= live || fetch * 4 > live / 2) break;
-    fetch *= 4;
-  }
+  auto found = SearchIndex(**index, query, k, static_cast<size_t>(row.options.ef_search),
+                           filtered ? &matches : nullptr);
+  if (found) return std::move(*found);
   return ExactSearch(row, query, k, filter);
 }
 

@@ -63,17 +63,33 @@ std::vector<FusedItem> FuseReciprocalRank(const std::vector<std::vector<int64_t>
   return out;
 }
 
-std::string FullTextQuery(std::string_view text) {
-  // Words are runs of ASCII letters and digits or of non-ASCII bytes (UTF-8), matching what the
-  // unicode61 tokenizer indexes closely enough for quoting; duplicates are dropped.
+Result<std::vector<Hit>> FusedHits(const std::vector<FusedItem>& fused, size_t n,
+                                   const std::map<int64_t, float>& distances,
+                                   const std::map<int64_t, double>& bm25, const HitLoader& load) {
+  std::vector<int64_t> keys;
+  for (size_t i = 0; i < fused.size() && i < n; ++i)
+    keys.push_back(fused[i].key);
+  Result<std::vector<Hit>> hits = load(keys);
+  if (!hits) return hits;
+  if (hits->size() != keys.size()) {
+    return MakeError(ErrorCode::kInternal, "{} of {} ranked records vanished",
+                     keys.size() - hits->size(), keys.size());
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Hit& hit = (*hits)[i];
+    hit.score = fused[i].score;
+    if (auto d = distances.find(keys[i]); d != distances.end()) hit.distance = d->second;
+    if (auto b = bm25.find(keys[i]); b != bm25.end()) hit.bm25 = b->second;
+  }
+  return hits;
+}
+
+std::vector<std::string> FullTextWords(std::string_view text) {
   std::set<std::string> seen;
-  std::string query;
+  std::vector<std::string> words;
   std::string word;
   auto flush = [&] {
-    if (!word.empty() && seen.insert(word).second) {
-      if (!query.empty()) query += " OR ";
-      query += "\"" + word + "\"";
-    }
+    if (!word.empty() && seen.insert(word).second) words.push_back(word);
     word.clear();
   };
   for (char c : text) {
@@ -85,6 +101,27 @@ std::string FullTextQuery(std::string_view text) {
     }
   }
   flush();
+  return words;
+}
+
+std::string FullTextQuery(std::string_view text) {
+  // Each word quoted, so no FTS5 syntax in user text is interpreted (words hold no quotes).
+  std::string query;
+  for (const std::string& word : FullTextWords(text)) {
+    if (!query.empty()) query += " OR ";
+    query += "\"" + word + "\"";
+  }
+  return query;
+}
+
+std::string TsQueryText(std::string_view text) {
+  // Quoted lexemes: words hold no quotes or backslashes, so none of tsquery's operators in user
+  // text are interpreted.
+  std::string query;
+  for (const std::string& word : FullTextWords(text)) {
+    if (!query.empty()) query += " | ";
+    query += "'" + word + "'";
+  }
   return query;
 }
 

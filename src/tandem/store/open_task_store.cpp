@@ -1,6 +1,6 @@
 // TaskStore::Open and OpenTaskStore: choosing a backend.
 #include "tandem/core/config.h"
-#include "tandem/core/config_reader.h"
+#include "tandem/core/pg_connection.h"
 #include "tandem/store/postgres_task_store.h"
 #include "tandem/store/sqlite_task_store.h"
 #include "tandem/store/task_store.h"
@@ -17,13 +17,9 @@ int TaskStore::SchemaVersion() {
   return SqliteTaskStore::SchemaVersion();
 }
 
-bool IsPostgresUrl(std::string_view location) {
-  return location.starts_with("postgres://") || location.starts_with("postgresql://");
-}
-
 Result<std::unique_ptr<TaskStore>> OpenTaskStore(std::string_view location,
                                                  const std::filesystem::path& home) {
-  if (IsPostgresUrl(location)) {
+  if (pg::IsPostgresUrl(location)) {
     Result<std::unique_ptr<PostgresTaskStore>> store = PostgresTaskStore::Open(location);
     if (!store) return std::unexpected(std::move(store.error()));
     return std::unique_ptr<TaskStore>(std::move(*store));
@@ -39,13 +35,9 @@ Result<std::unique_ptr<TaskStore>> OpenTaskStore(std::string_view location,
 }
 
 Result<std::unique_ptr<TaskStore>> OpenTaskStore(const Config& config) {
-  std::string location;
-  if (config.document != nullptr) {
-    Result<std::optional<std::string>> value = ConfigReader(*config.document, "").String("store");
-    if (!value) return std::unexpected(value.error());
-    if (*value) location = **value;
-  }
-  return OpenTaskStore(location, config.home);
+  Result<std::string> location = StoreLocation(config);
+  if (!location) return std::unexpected(location.error());
+  return OpenTaskStore(*location, config.home);
 }
 
 }  // namespace tandem::store

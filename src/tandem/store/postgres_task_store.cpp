@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "tandem/core/clock.h"
-#include "tandem/store/pg_connection.h"
-#include "tandem/store/pg_rows.h"
+#include "tandem/core/pg_connection.h"
+#include "tandem/core/pg_rows.h"
 #include "tandem/store/rows.h"
 
 namespace tandem::store {

@@ -10,11 +10,11 @@
 
 #include "tandem/store/task_store.h"
 
-namespace tandem::store {
-
-namespace pg {
+namespace tandem::pg {
 class Connection;
 }
+
+namespace tandem::store {
 
 // Thread-safe: one connection guarded by TaskStore::mu_.
 class PostgresTaskStore final : public TaskStore {

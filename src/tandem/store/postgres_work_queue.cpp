@@ -3,8 +3,8 @@
 // other or take the same task; submissions and releases NOTIFY the `tandem_work` channel, which
 // idle workers LISTEN to on a connection of their own.
 #include "tandem/core/error.h"
-#include "tandem/store/pg_connection.h"
-#include "tandem/store/pg_rows.h"
+#include "tandem/core/pg_connection.h"
+#include "tandem/core/pg_rows.h"
 #include "tandem/store/postgres_task_store.h"
 #include "tandem/store/rows.h"
 

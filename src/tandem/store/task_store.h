@@ -157,9 +157,6 @@ class TaskStore : public ScheduleStore, public WorkQueueStore {
   bool batch_abandoned_ = false;  // GUARDED_BY(mu_): an inner batch ended without Commit.
 };
 
-// True for a PostgreSQL connection URL ("postgres://..." or "postgresql://...").
-bool IsPostgresUrl(std::string_view location);
-
 // Opens the store at `location`: a PostgreSQL URL, or else the path of a SQLite file (relative
 // paths are taken from `home`; empty means home/tandem.db). Errors name the location, never a
 // password in it.

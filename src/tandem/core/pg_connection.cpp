@@ -1,4 +1,4 @@
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 
 #include <fmt/format.h>
 #include <poll.h>
@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace tandem::store::pg {
+namespace tandem::pg {
 namespace {
 
 // libpq's messages end in newlines and indent hints with tabs; one line reads better in errors.
@@ -60,6 +60,10 @@ std::string PasswordOf(std::string_view url) {
 void IgnoreNotice(void* /*arg*/, const char* /*message*/) {}
 
 }  // namespace
+
+bool IsPostgresUrl(std::string_view location) {
+  return location.starts_with("postgres://") || location.starts_with("postgresql://");
+}
 
 std::string RedactUrl(std::string_view url) {
   std::string out(url);
@@ -206,10 +210,40 @@ Status Connection::EnsureConnected() {
   return {};
 }
 
+namespace {
+
+// Text parameters travel as C strings: a NUL byte would silently cut the value short.
+Result<std::vector<const char*>> ParamValues(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.values().size());
+  for (const std::optional<std::string>& value : params.values()) {
+    if (value && value->find('\0') != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "parameter {} holds a NUL byte, which PostgreSQL text cannot store",
+                       values.size() + 1);
+    }
+    values.push_back(value ? value->c_str() : nullptr);
+  }
+  return values;
+}
+
+}  // namespace
+
+Result<Rows> Connection::Finish(PGresult* result) const {
+  Rows rows(result);
+  ExecStatusType status = PQresultStatus(rows.result());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return std::unexpected(ResultError(rows.result(), "running a statement"));
+  }
+  return rows;
+}
+
 Result<Rows> Connection::Run(std::string_view sql, const Params& params) {
   if (Status connected = EnsureConnected(); !connected) {
     return std::unexpected(connected.error());
   }
+  auto values = ParamValues(params);
+  if (!values) return std::unexpected(values.error());
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
     std::string name = fmt::format("tandem_{}", next_statement_++);
@@ -220,24 +254,19 @@ Result<Rows> Connection::Run(std::string_view sql, const Params& params) {
     }
     found = prepared_.emplace(std::move(text), std::move(name)).first;
   }
-  std::vector<const char*> values;
-  values.reserve(params.values().size());
-  for (const std::optional<std::string>& value : params.values()) {
-    // Text parameters travel as C strings: a NUL byte would silently cut the value short.
-    if (value && value->find('\0') != std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "parameter {} holds a NUL byte, which PostgreSQL text cannot store",
-                       values.size() + 1);
-    }
-    values.push_back(value ? value->c_str() : nullptr);
+  return Finish(PQexecPrepared(conn_, found->second.c_str(), static_cast<int>(values->size()),
+                               values->data(), nullptr, nullptr, 0));
+}
+
+Result<Rows> Connection::RunOnce(std::string_view sql, const Params& params) {
+  if (Status connected = EnsureConnected(); !connected) {
+    return std::unexpected(connected.error());
   }
-  Rows rows(PQexecPrepared(conn_, found->second.c_str(), static_cast<int>(values.size()),
-                           values.data(), nullptr, nullptr, 0));
-  ExecStatusType status = PQresultStatus(rows.result());
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    return std::unexpected(ResultError(rows.result(), "running a statement"));
-  }
-  return rows;
+  auto values = ParamValues(params);
+  if (!values) return std::unexpected(values.error());
+  std::string text(sql);
+  return Finish(PQexecParams(conn_, text.c_str(), static_cast<int>(values->size()), nullptr,
+                             values->data(), nullptr, nullptr, 0));
 }
 
 Result<Rows> Connection::ExecText(std::string_view sql) {
@@ -259,8 +288,8 @@ Status Connection::Exec(std::string_view sql) {
   return {};
 }
 
-Result<Transaction> Transaction::Begin(Connection& connection) {
-  if (Status begun = connection.Exec("BEGIN"); !begun) return std::unexpected(begun.error());
+Result<Transaction> Transaction::Begin(Connection& connection, std::string_view begin) {
+  if (Status begun = connection.Exec(begin); !begun) return std::unexpected(begun.error());
   return Transaction(&connection);
 }
 
@@ -303,4 +332,4 @@ Result<bool> Connection::WaitForNotification(std::chrono::milliseconds timeout) 
   return drain();
 }
 
-}  // namespace tandem::store::pg
+}  // namespace tandem::pg

@@ -1,12 +1,12 @@
-// Reading PostgreSQL result rows into records, shared by the store's PostgreSQL source files
-// (internal to store).
+// Reading PostgreSQL result rows into records, for the PostgreSQL stores (tasks in store,
+// records in memory).
 #pragma once
 
 #include <vector>
 
-#include "tandem/store/pg_connection.h"
+#include "tandem/core/pg_connection.h"
 
-namespace tandem::store::pg {
+namespace tandem::pg {
 
 // Runs `rows` (already executed) through `read(rows, i)` for each row.
 template <typename T, typename Read>
@@ -32,4 +32,4 @@ inline Status Done(const Result<Rows>& rows) {
   return {};
 }
 
-}  // namespace tandem::store::pg
+}  // namespace tandem::pg

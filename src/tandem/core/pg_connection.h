@@ -1,4 +1,4 @@
-// Thin RAII helpers over libpq for the PostgreSQL task store (internal to store). Statements are
+// Thin RAII helpers over libpq, for the stores kept in PostgreSQL (tasks, memory). Statements are
 // prepared once per connection and run with text-format parameters; errors carry the server's
 // message, its SQLSTATE mapped to what the caller should do next, and the redacted URL.
 #pragma once
@@ -17,7 +17,10 @@
 
 #include "tandem/core/error.h"
 
-namespace tandem::store::pg {
+namespace tandem::pg {
+
+// True for a PostgreSQL connection URL ("postgres://..." or "postgresql://...").
+bool IsPostgresUrl(std::string_view location);
 
 // `url` without its password (user info or `password=` parameter), for messages and logs.
 std::string RedactUrl(std::string_view url);
@@ -77,6 +80,9 @@ class Connection {
   // A lost connection is re-established by the next call (the failed one is not retried: its
   // commit may have happened).
   Result<Rows> Run(std::string_view sql, const Params& params = {});
+  // Like Run, without keeping a prepared statement: for SQL whose text varies from call to call
+  // (compiled filters), which would otherwise pile up prepared statements on the connection.
+  Result<Rows> RunOnce(std::string_view sql, const Params& params = {});
   // Runs SQL text without parameters (several statements allowed): DDL, BEGIN, COMMIT.
   Status Exec(std::string_view sql);
   // Exec that also returns the result (for its command tag).
@@ -93,6 +99,7 @@ class Connection {
   Status EnsureConnected();
   Error ResultError(const PGresult* result, std::string_view what) const;
   Error ConnectionError(std::string_view what) const;
+  Result<Rows> Finish(PGresult* result) const;
 
   PGconn* conn_;
   std::string redacted_url_;
@@ -104,7 +111,8 @@ class Connection {
 // BEGIN ... COMMIT on a connection; rolls back in the destructor unless committed.
 class Transaction {
  public:
-  static Result<Transaction> Begin(Connection& connection);
+  // `begin` may carry options, e.g. "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".
+  static Result<Transaction> Begin(Connection& connection, std::string_view begin = "BEGIN");
   Transaction(Transaction&& other) noexcept
       : connection_(std::exchange(other.connection_, nullptr)) {}
   Transaction(const Transaction&) = delete;
@@ -117,4 +125,4 @@ class Transaction {
   Connection* connection_;
 };
 
-}  // namespace tandem::store::pg
+}  // namespace tandem::pg
