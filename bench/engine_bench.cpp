@@ -59,13 +59,13 @@ void DotRow(benchmark::State& state, TensorType type, bool dispatched) {
   state.SetLabel(dispatched ? std::string(KernelIsaName()) : "generic");
 }
 
-// `interleave`: Q4_0 in the layout Model::Load gives it (false: the plain file layout).
+// `interleave`: Q4_0 or Q8_0 in the layout Model::Load gives it (false: the plain file layout).
 void MatVec(benchmark::State& state, TensorType type, bool interleave) {
   const int64_t tokens = state.range(0);
   std::vector<uint8_t> w = RandomWeights(type, kRows, kCols);
   if (interleave) {
     std::vector<uint8_t> packed(w.size());
-    InterleaveQ4_0({type, w.data(), kRows, kCols}, packed.data());
+    Interleave({type, w.data(), kRows, kCols}, packed.data());
     w = std::move(packed);
   }
   std::vector<float> x(static_cast<size_t>(kCols * tokens), 0.5f);
@@ -116,7 +116,8 @@ BENCHMARK_CAPTURE(DotRow, q8_0_generic, TensorType::kQ8_0, false);
 BENCHMARK_CAPTURE(DotRow, q8_0_simd, TensorType::kQ8_0, true);
 BENCHMARK_CAPTURE(MatVec, q4_0, TensorType::kQ4_0, true)->Arg(1)->Arg(64)->UseRealTime();
 BENCHMARK_CAPTURE(MatVec, q4_0_plain, TensorType::kQ4_0, false)->Arg(1)->Arg(64)->UseRealTime();
-BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0, false)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0, true)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q8_0_plain, TensorType::kQ8_0, false)->Arg(1)->Arg(64)->UseRealTime();
 
 }  // namespace
 }  // namespace tandem::engine
