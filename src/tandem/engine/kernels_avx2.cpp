@@ -260,6 +260,8 @@ TANDEM_AVX2 void InterleavedQ8_0Tile(const uint8_t* group, const uint8_t* x, siz
       xb[t] = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
       scale[t] = _mm256_mul_ps(dw, _mm256_set1_ps(Half(xb[t]->d)));
     }
+    // Unrolled so that acc[t][k] is a register, not a stack slot.
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
       const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * k));
       const __m256i abs_a = _mm256_sign_epi8(qa, qa);
