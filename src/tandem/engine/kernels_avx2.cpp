@@ -186,17 +186,23 @@ TANDEM_AVX2 void InterleavedQ4_0Tile(const uint8_t* group, const uint8_t* x, siz
     const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
     _mm_prefetch(reinterpret_cast<const char*>(block + 8 * kInterleavedQ4_0BlockBytes),
                  _MM_HINT_T0);
+    // Every per-token loop is unrolled so that s16 and acc live in registers (GCC -O2 leaves
+    // these short loops rolled, and the arrays on the stack).
     const BlockQ8_0* xb[kTokens];
+#pragma GCC unroll 4
     for (int t = 0; t < kTokens; ++t)
       xb[t] = reinterpret_cast<const BlockQ8_0*>(x + static_cast<size_t>(t) * x_stride) + i;
     __m256i s16[kTokens];
+#pragma GCC unroll 4
     for (int t = 0; t < kTokens; ++t)
       s16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __m256i packed =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * k));
       const __m256i lo = _mm256_and_si256(packed, low_mask);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+#pragma GCC unroll 4
       for (int t = 0; t < kTokens; ++t) {
         s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, Broadcast4(xb[t]->qs + 4 * k)));
         s16[t] =
@@ -204,6 +210,7 @@ TANDEM_AVX2 void InterleavedQ4_0Tile(const uint8_t* group, const uint8_t* x, siz
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+#pragma GCC unroll 4
     for (int t = 0; t < kTokens; ++t) {
       const __m256i s32 = _mm256_sub_epi32(
           _mm256_madd_epi16(s16[t], ones),
