@@ -160,6 +160,17 @@ TANDEM_AVX2 void DotPackedQ4_0x8(const uint8_t* q, const float* d, const void* x
   _mm256_storeu_ps(out, acc);
 }
 
+// Interleaved groups stream through one pointer: prefetches every cache line of the block
+// column that lies about 2 KB after `block` (`block_bytes` long). One prefetch per block column
+// (2.25 to 4.25 lines) left most lines to the hardware prefetcher, and a one-token Q8_0 group
+// product took 1.6x as long.
+TANDEM_AVX2 inline void PrefetchAhead(const uint8_t* block, size_t block_bytes) {
+  constexpr size_t kDistance = 2048;
+  const uint8_t* ahead = block + (kDistance / block_bytes + 1) * block_bytes;
+  for (size_t line = 0; line < block_bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + line), _MM_HINT_T0);
+}
+
 TANDEM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -184,8 +195,7 @@ TANDEM_AVX2 void InterleavedQ4_0Tile(const uint8_t* group, const uint8_t* x, siz
   const int64_t n_blocks = n / 32;
   for (int64_t i = 0; i < n_blocks; ++i) {
     const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(block + 8 * kInterleavedQ4_0BlockBytes),
-                 _MM_HINT_T0);
+    PrefetchAhead(block, kInterleavedQ4_0BlockBytes);
     // Every per-token loop is unrolled so that s16 and acc live in registers (GCC -O2 leaves
     // these short loops rolled, and the arrays on the stack).
     const BlockQ8_0* xb[kTokens];
@@ -258,8 +268,7 @@ TANDEM_AVX2 void InterleavedQ8_0Tile(const uint8_t* group, const uint8_t* x, siz
   }
   for (int64_t i = 0; i < n / 32; ++i) {
     const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ8_0BlockBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(block + 4 * kInterleavedQ8_0BlockBytes),
-                 _MM_HINT_T0);
+    PrefetchAhead(block, kInterleavedQ8_0BlockBytes);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
     const BlockQ8_0* xb[kTokens];
     __m256 scale[kTokens];
