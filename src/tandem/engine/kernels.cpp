@@ -441,7 +441,7 @@ void DequantizeMatrixRow(const WeightMatrix& w, int64_t r, float* dst) {
     return;
   }
   const uint8_t* group = w.Row(r / 8 * 8);
-  uint8_t plain[sizeof(BlockQ8_0)];  // the larger of the two block types
+  alignas(BlockQ8_0) uint8_t plain[sizeof(BlockQ8_0)];  // the larger of the two block types
   for (int64_t i = 0; i < w.cols / 32; ++i) {
     GatherBlock(w.type, group, static_cast<int>(r % 8), i, plain);
     DequantizeRow(w.type, plain, dst + i * 32, 32);
