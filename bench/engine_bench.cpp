@@ -26,10 +26,13 @@ std::vector<uint8_t> RandomWeights(TensorType type, int64_t rows, int64_t cols) 
   // share the weight layout's scale-then-values shape for Q8_0) and fill the rest with bytes.
   for (uint8_t& b : out)
     b = static_cast<uint8_t>(rng());
-  const size_t block = type == TensorType::kQ4_0 ? 18 : 34;
+  std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
+  const size_t block = traits->type_size;
+  // Where the block's f16 scale lies: first in Q4_0/Q8_0, last in Q6_K.
+  const size_t scale_at = type == TensorType::kQ6_K ? block - 2 : 0;
   for (size_t off = 0; off + block <= out.size(); off += block) {
     uint16_t d = F32ToF16(0.001f);
-    std::memcpy(out.data() + off, &d, 2);
+    std::memcpy(out.data() + off + scale_at, &d, 2);
   }
   return out;
 }
@@ -59,13 +62,13 @@ void DotRow(benchmark::State& state, TensorType type, bool dispatched) {
   state.SetLabel(dispatched ? std::string(KernelIsaName()) : "generic");
 }
 
-// `interleave`: Q4_0 in the layout Model::Load gives it (false: the plain file layout).
+// `interleave`: Q4_0 or Q8_0 in the layout Model::Load gives it (false: the plain file layout).
 void MatVec(benchmark::State& state, TensorType type, bool interleave) {
   const int64_t tokens = state.range(0);
   std::vector<uint8_t> w = RandomWeights(type, kRows, kCols);
   if (interleave) {
     std::vector<uint8_t> packed(w.size());
-    InterleaveQ4_0({type, w.data(), kRows, kCols}, packed.data());
+    Interleave({type, w.data(), kRows, kCols}, packed.data());
     w = std::move(packed);
   }
   std::vector<float> x(static_cast<size_t>(kCols * tokens), 0.5f);
@@ -116,7 +119,10 @@ BENCHMARK_CAPTURE(DotRow, q8_0_generic, TensorType::kQ8_0, false);
 BENCHMARK_CAPTURE(DotRow, q8_0_simd, TensorType::kQ8_0, true);
 BENCHMARK_CAPTURE(MatVec, q4_0, TensorType::kQ4_0, true)->Arg(1)->Arg(64)->UseRealTime();
 BENCHMARK_CAPTURE(MatVec, q4_0_plain, TensorType::kQ4_0, false)->Arg(1)->Arg(64)->UseRealTime();
-BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0, false)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q8_0, TensorType::kQ8_0, true)->Arg(1)->Arg(64)->UseRealTime();
+// The q4_0 model's output matrix type (32000 rows; generation reads it once per token).
+BENCHMARK_CAPTURE(MatVec, q6_k, TensorType::kQ6_K, false)->Arg(1)->UseRealTime();
+BENCHMARK_CAPTURE(MatVec, q8_0_plain, TensorType::kQ8_0, false)->Arg(1)->Arg(64)->UseRealTime();
 
 }  // namespace
 }  // namespace tandem::engine

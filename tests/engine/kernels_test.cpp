@@ -178,17 +178,21 @@ INSTANTIATE_TEST_SUITE_P(Types, DotTest,
                            return std::string(TensorTypeName(param_info.param));
                          });
 
-// Interleaved Q4_0 (the layout Model::Load gives Q4_0 matrices) must give exactly the plain
-// layout's results: same integers, same fused accumulation, for every batch size the kernels
-// tile (1 to 4 tokens and a remainder) and with a plain tail of rows.
-TEST(InterleavedQ4_0Test, MatMulMatchesThePlainLayoutExactly) {
+// The interleaved layout (what Model::Load gives Q4_0 and Q8_0 matrices) must give exactly the
+// plain layout's results: same integers, same float accumulation. Random bytes put -128 among
+// the Q8_0 quants too (a value quantizers never write, but a file may hold).
+class InterleavedTest : public ::testing::TestWithParam<TensorType> {};
+
+// Every batch size the kernels tile (1 to 4 tokens and a remainder), with a plain tail of rows.
+TEST_P(InterleavedTest, MatMulMatchesThePlainLayoutExactly) {
+  const TensorType type = GetParam();
   const int64_t rows = 29;  // 3 interleaved groups and 5 plain tail rows
   const int64_t cols = 256;
-  std::vector<uint8_t> w = RandomRows(TensorType::kQ4_0, rows, cols, 21);
-  WeightMatrix plain{TensorType::kQ4_0, w.data(), rows, cols};
+  std::vector<uint8_t> w = RandomRows(type, rows, cols, 21);
+  WeightMatrix plain{type, w.data(), rows, cols};
   std::vector<uint8_t> packed(w.size());
-  InterleaveQ4_0(plain, packed.data());
-  WeightMatrix interleaved{TensorType::kQ4_0, packed.data(), rows, cols, true};
+  Interleave(plain, packed.data());
+  WeightMatrix interleaved{type, packed.data(), rows, cols, true};
   std::vector<uint8_t> scratch;
   ThreadPool two(2);
   for (int64_t n_tokens : {1, 2, 3, 4, 7}) {
@@ -205,49 +209,63 @@ TEST(InterleavedQ4_0Test, MatMulMatchesThePlainLayoutExactly) {
   std::vector<float> a(static_cast<size_t>(cols)), b(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
     DequantizeMatrixRow(interleaved, r, a.data());
-    DequantizeRow(TensorType::kQ4_0, plain.Row(r), b.data(), cols);
+    DequantizeRow(type, plain.Row(r), b.data(), cols);
     EXPECT_EQ(a, b) << "row " << r;
   }
 }
 
-TEST(InterleavedQ4_0Test, DispatchedKernelMatchesPortableCode) {
+// The portable group kernel against the portable row dot, and the one this CPU runs against
+// this CPU's row dot (for Q8_0 the two differ in summation order, so each has its own match).
+TEST_P(InterleavedTest, GroupKernelsMatchTheRowDotsOfTheirInstructionSet) {
+  const TensorType type = GetParam();
   const int64_t cols = 512;
-  std::vector<uint8_t> w = RandomRows(TensorType::kQ4_0, 8, cols, 31);
+  const int64_t n_blocks = cols / 32;
+  std::vector<uint8_t> w = RandomRows(type, 8, cols, 31);
+  const size_t row_bytes = w.size() / 8;
   std::vector<uint8_t> packed(w.size());
-  InterleaveQ4_0({TensorType::kQ4_0, w.data(), 8, cols}, packed.data());
-  const size_t x_bytes = static_cast<size_t>(cols / 32) * 34;
+  Interleave({type, w.data(), 8, cols}, packed.data());
+  const size_t x_bytes = static_cast<size_t>(n_blocks) * 34;
   std::vector<uint8_t> x(4 * x_bytes);
-  std::vector<int32_t> sums(static_cast<size_t>(4 * cols / 32));
+  std::vector<int32_t> sums(static_cast<size_t>(4 * n_blocks));
   for (int t = 0; t < 4; ++t) {
     QuantizeRowQ8_0(RandomFloats(static_cast<size_t>(cols), 32 + t).data(), x.data() + t * x_bytes,
                     cols);
     const auto* blocks =
         reinterpret_cast<const kernels_internal::BlockQ8_0*>(x.data() + t * x_bytes);
-    for (int64_t i = 0; i < cols / 32; ++i) {
+    for (int64_t i = 0; i < n_blocks; ++i) {
       int32_t sum = 0;
       for (int8_t q : blocks[i].qs)
         sum += q;
-      sums[static_cast<size_t>(t * cols / 32 + i)] = 8 * sum;
+      sums[static_cast<size_t>(t * n_blocks + i)] = 8 * sum;
     }
   }
+  const int32_t* sums8 = type == TensorType::kQ4_0 ? sums.data() : nullptr;
+  const kernels_internal::InterleavedFn generic_kernel =
+      type == TensorType::kQ4_0 ? kernels_internal::DotInterleavedQ4_0Generic
+                                : kernels_internal::DotInterleavedQ8_0Generic;
   for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
     std::vector<float> generic(32), fast(32);
-    kernels_internal::DotInterleavedQ4_0Generic(packed.data(), x.data(), x_bytes, sums.data(),
-                                                static_cast<size_t>(cols / 32), n_tokens, cols,
-                                                generic.data(), 8);
-    kernels_internal::DispatchedInterleavedQ4_0()(packed.data(), x.data(), x_bytes, sums.data(),
-                                                  static_cast<size_t>(cols / 32), n_tokens, cols,
+    generic_kernel(packed.data(), x.data(), x_bytes, sums8, static_cast<size_t>(n_blocks), n_tokens,
+                   cols, generic.data(), 8);
+    kernels_internal::DispatchedInterleaved(type)(packed.data(), x.data(), x_bytes, sums8,
+                                                  static_cast<size_t>(n_blocks), n_tokens, cols,
                                                   fast.data(), 8);
     for (int t = 0; t < n_tokens; ++t) {
       for (int r = 0; r < 8; ++r) {
-        const float plain = DotGeneric(TensorType::kQ4_0, w.data() + r * w.size() / 8,
-                                       x.data() + t * x_bytes, cols);
-        EXPECT_EQ(generic[t * 8 + r], plain) << t << "," << r;
-        EXPECT_EQ(fast[t * 8 + r], plain) << t << "," << r;
+        const uint8_t* row = w.data() + r * row_bytes;
+        const uint8_t* xt = x.data() + t * x_bytes;
+        EXPECT_EQ(generic[t * 8 + r], DotGeneric(type, row, xt, cols)) << t << "," << r;
+        EXPECT_EQ(fast[t * 8 + r], DotDispatched(type, row, xt, cols)) << t << "," << r;
       }
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, InterleavedTest,
+                         ::testing::Values(TensorType::kQ4_0, TensorType::kQ8_0),
+                         [](const ::testing::TestParamInfo<TensorType>& param_info) {
+                           return std::string(TensorTypeName(param_info.param));
+                         });
 
 TEST(DequantizeTest, DecodesKnownBlocks) {
   kernels_internal::BlockQ4_0 q4{};

@@ -142,16 +142,20 @@ float DotF32Generic(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+// One block's step of the portable Q8_0 dot.
+inline float AccumulateQ8_0(const BlockQ8_0& a, const BlockQ8_0& b, float sum) {
+  int sumi = 0;
+  for (int j = 0; j < 32; ++j)
+    sumi += a.qs[j] * b.qs[j];
+  return sum + static_cast<float>(sumi) * (F16ToF32(a.d) * F16ToF32(b.d));
+}
+
 float DotQ8_0Generic(const void* w, const void* x, int64_t n) {
   const BlockQ8_0* a = Blocks<BlockQ8_0>(w);
   const BlockQ8_0* b = Blocks<BlockQ8_0>(x);
   float sum = 0.0f;
-  for (int64_t i = 0; i < n / 32; ++i) {
-    int sumi = 0;
-    for (int j = 0; j < 32; ++j)
-      sumi += a[i].qs[j] * b[i].qs[j];
-    sum += static_cast<float>(sumi) * (F16ToF32(a[i].d) * F16ToF32(b[i].d));
-  }
+  for (int64_t i = 0; i < n / 32; ++i)
+    sum = AccumulateQ8_0(a[i], b[i], sum);
   return sum;
 }
 
@@ -220,9 +224,52 @@ float DotQ6KGeneric(const void* w, const void* x, int64_t n) {
   return sum;
 }
 
+// Bytes of one plain block of an interleavable type.
+size_t InterleavedBlockSize(TensorType type) {
+  return type == TensorType::kQ4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
+}
+
+// The interleaved layout as a map: calls copy(plain_offset, group_offset, bytes) for every piece
+// of block `i` of row `slot` (its scale, then each 4-byte slice of quants). Interleave and its
+// inverse share it.
+template <typename Copy>
+void ForEachInterleavedPiece(TensorType type, int slot, int64_t i, Copy copy) {
+  const size_t block_size = InterleavedBlockSize(type);
+  const size_t column = static_cast<size_t>(i) * 8 * block_size;
+  const auto s = static_cast<size_t>(slot);
+  copy(static_cast<size_t>(i) * block_size, column + 2 * s, size_t{2});
+  for (size_t k = 0; k < (block_size - 2) / 4; ++k)
+    copy(static_cast<size_t>(i) * block_size + 2 + 4 * k, column + 16 + 32 * k + 4 * s, size_t{4});
+}
+
+// Copies block `i` of row `slot` of an interleaved group back into the plain layout at `out`.
+void GatherBlock(TensorType type, const uint8_t* group, int slot, int64_t i, uint8_t* out) {
+  const size_t base = static_cast<size_t>(i) * InterleavedBlockSize(type);
+  ForEachInterleavedPiece(type, slot, i, [&](size_t plain, size_t packed, size_t bytes) {
+    std::memcpy(out + plain - base, group + packed, bytes);
+  });
+}
+
 }  // namespace
 
 namespace kernels_internal {
+void DotInterleavedQ8_0Generic(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                               const int32_t* /*sums8*/, size_t /*sums_stride*/, int n_tokens,
+                               int64_t n, float* out, size_t out_stride) {
+  for (int t = 0; t < n_tokens; ++t) {
+    const BlockQ8_0* b = Blocks<BlockQ8_0>(x + static_cast<size_t>(t) * x_stride);
+    for (int r = 0; r < 8; ++r) {
+      float sum = 0.0f;
+      BlockQ8_0 a;
+      for (int64_t i = 0; i < n / 32; ++i) {
+        GatherBlock(TensorType::kQ8_0, group, r, i, reinterpret_cast<uint8_t*>(&a));
+        sum = AccumulateQ8_0(a, b[i], sum);
+      }
+      out[static_cast<size_t>(t) * out_stride + static_cast<size_t>(r)] = sum;
+    }
+  }
+}
+
 void DotInterleavedQ4_0Generic(const uint8_t* group, const uint8_t* x, size_t x_stride,
                                const int32_t* sums8, size_t sums_stride, int n_tokens, int64_t n,
                                float* out, size_t out_stride) {
@@ -258,6 +305,7 @@ namespace {
 DotTable MakeTable() {
   DotTable table;
   table.interleaved_q4_0 = DotInterleavedQ4_0Generic;
+  table.interleaved_q8_0 = DotInterleavedQ8_0Generic;
   table.f32 = DotF32Generic;
   table.q8_0 = DotQ8_0Generic;
   table.q4_0 = DotQ4_0Generic;
@@ -364,19 +412,22 @@ size_t WeightMatrix::RowBytes() const {
   return static_cast<size_t>(cols / traits->block_size) * traits->type_size;
 }
 
-void InterleaveQ4_0(const WeightMatrix& w, uint8_t* out) {
+bool IsInterleavable(TensorType type) {
+  return type == TensorType::kQ4_0 || type == TensorType::kQ8_0;
+}
+
+void Interleave(const WeightMatrix& w, uint8_t* out) {
   const size_t row_bytes = w.RowBytes();
   const int64_t blocks = w.cols / 32;
   const int64_t full_rows = w.rows / 8 * 8;
   for (int64_t r0 = 0; r0 < full_rows; r0 += 8) {
     uint8_t* group = out + static_cast<size_t>(r0) * row_bytes;
-    for (int64_t i = 0; i < blocks; ++i) {
-      uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
-      for (int r = 0; r < 8; ++r) {
-        const auto* src = reinterpret_cast<const BlockQ4_0*>(w.Row(r0 + r)) + i;
-        std::memcpy(block + 2 * r, &src->d, 2);
-        for (int k = 0; k < 4; ++k)
-          std::memcpy(block + 16 + k * 32 + r * 4, src->qs + 4 * k, 4);
+    for (int r = 0; r < 8; ++r) {
+      const uint8_t* row = w.Row(r0 + r);
+      for (int64_t i = 0; i < blocks; ++i) {
+        ForEachInterleavedPiece(w.type, r, i, [&](size_t plain, size_t packed, size_t bytes) {
+          std::memcpy(group + packed, row + plain, bytes);
+        });
       }
     }
   }
@@ -390,14 +441,10 @@ void DequantizeMatrixRow(const WeightMatrix& w, int64_t r, float* dst) {
     return;
   }
   const uint8_t* group = w.Row(r / 8 * 8);
-  const int slot = static_cast<int>(r % 8);
-  BlockQ4_0 plain{};
+  alignas(BlockQ8_0) uint8_t plain[sizeof(BlockQ8_0)];  // the larger of the two block types
   for (int64_t i = 0; i < w.cols / 32; ++i) {
-    const uint8_t* block = group + static_cast<size_t>(i) * kInterleavedQ4_0BlockBytes;
-    std::memcpy(&plain.d, block + 2 * slot, 2);
-    for (int k = 0; k < 4; ++k)
-      std::memcpy(plain.qs + 4 * k, block + 16 + k * 32 + slot * 4, 4);
-    DequantQ4_0(reinterpret_cast<const uint8_t*>(&plain), dst + i * 32, 32);
+    GatherBlock(w.type, group, static_cast<int>(r % 8), i, plain);
+    DequantizeRow(w.type, plain, dst + i * 32, 32);
   }
 }
 
@@ -522,14 +569,47 @@ float DotDispatched(TensorType type, const uint8_t* w, const uint8_t* x, int64_t
 }
 
 namespace kernels_internal {
-InterleavedQ4_0Fn DispatchedInterleavedQ4_0() {
-  return Table().interleaved_q4_0;
+InterleavedFn DispatchedInterleaved(TensorType type) {
+  return type == TensorType::kQ4_0 ? Table().interleaved_q4_0 : Table().interleaved_q8_0;
 }
 }  // namespace kernels_internal
 
 std::string_view KernelIsaName() {
   return Table().isa;
 }
+
+namespace {
+
+// MatMul's interleaved path: `xq` holds the n_tokens quantized activation rows (`q_bytes`
+// apart), `sums8` their block sums (Q4_0 only); `dot` serves the plain tail rows.
+void MatMulInterleaved(const WeightMatrix& w, const uint8_t* xq, size_t q_bytes,
+                       const int32_t* sums8, int64_t n_tokens, float* y, ThreadPool& pool,
+                       DotFn dot) {
+  const InterleavedFn kernel = DispatchedInterleaved(w.type);
+  const int64_t rows = w.rows;
+  const int64_t n_blocks = w.cols / 32;
+  // Each group's 8 rows are read once per 4 tokens and stay in cache for the next 4.
+  pool.ParallelFor((rows + 7) / 8, [&](int64_t begin, int64_t end) {
+    for (int64_t g = begin; g < end; ++g) {
+      const int64_t r0 = g * 8;
+      if (r0 + 8 > rows) {
+        for (int64_t r = r0; r < rows; ++r) {
+          for (int64_t t = 0; t < n_tokens; ++t)
+            y[t * rows + r] = dot(w.Row(r), xq + static_cast<size_t>(t) * q_bytes, w.cols);
+        }
+        continue;
+      }
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+        const int n = static_cast<int>(std::min<int64_t>(4, n_tokens - t0));
+        kernel(w.Row(r0), xq + static_cast<size_t>(t0) * q_bytes, q_bytes,
+               sums8 == nullptr ? nullptr : sums8 + t0 * n_blocks, static_cast<size_t>(n_blocks), n,
+               w.cols, y + t0 * rows + r0, static_cast<size_t>(rows));
+      }
+    }
+  });
+}
+
+}  // namespace
 
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             ComputeMode mode, std::vector<uint8_t>& scratch) {
@@ -562,13 +642,14 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   }
   size_t q_bytes = QuantizedRowBytes(format, cols);
   scratch.resize(q_bytes * static_cast<size_t>(n_tokens));
-  const bool interleaved = w.interleaved && w.type == TensorType::kQ4_0;
+  const bool interleaved = w.interleaved && IsInterleavable(w.type);
+  const bool need_sums = interleaved && w.type == TensorType::kQ4_0;
   const int64_t n_blocks = cols / 32;
   // 8 x the quant sum of every activation block (interleaved Q4_0 only); kept per thread so
   // that steady-state calls allocate nothing.
   thread_local std::vector<int32_t> block_sums;
-  if (interleaved) block_sums.resize(static_cast<size_t>(n_tokens * n_blocks));
-  int32_t* sums8 = block_sums.data();
+  if (need_sums) block_sums.resize(static_cast<size_t>(n_tokens * n_blocks));
+  int32_t* sums8 = need_sums ? block_sums.data() : nullptr;
   pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       uint8_t* out = scratch.data() + static_cast<size_t>(t) * q_bytes;
@@ -577,7 +658,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
       } else {
         QuantizeRowQ8K(x + t * cols, out, cols);
       }
-      if (interleaved) {
+      if (need_sums) {
         const auto* blocks = reinterpret_cast<const BlockQ8_0*>(out);
         for (int64_t i = 0; i < n_blocks; ++i) {
           int32_t sum = 0;
@@ -588,35 +669,15 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
       }
     }
   });
-  const size_t row_bytes = w.RowBytes();
+  const DotFn dot = w.type == TensorType::kQ8_0   ? table.q8_0
+                    : w.type == TensorType::kQ4_0 ? table.q4_0
+                    : w.type == TensorType::kQ4_K ? table.q4_k
+                                                  : table.q6_k;
   if (interleaved) {
-    const uint8_t* xq = scratch.data();
-    // Each group's 8 rows are read once per 4 tokens and stay in cache for the next 4.
-    pool.ParallelFor((rows + 7) / 8, [&](int64_t begin, int64_t end) {
-      for (int64_t g = begin; g < end; ++g) {
-        const int64_t r0 = g * 8;
-        if (r0 + 8 > rows) {
-          for (int64_t r = r0; r < rows; ++r) {
-            for (int64_t t = 0; t < n_tokens; ++t) {
-              y[t * rows + r] = table.q4_0(w.Row(r), xq + static_cast<size_t>(t) * q_bytes, cols);
-            }
-          }
-          continue;
-        }
-        for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
-          const int n = static_cast<int>(std::min<int64_t>(4, n_tokens - t0));
-          table.interleaved_q4_0(w.Row(r0), xq + static_cast<size_t>(t0) * q_bytes, q_bytes,
-                                 sums8 + t0 * n_blocks, static_cast<size_t>(n_blocks), n, cols,
-                                 y + t0 * rows + r0, static_cast<size_t>(rows));
-        }
-      }
-    });
+    MatMulInterleaved(w, scratch.data(), q_bytes, sums8, n_tokens, y, pool, dot);
     return;
   }
-  DotFn dot = w.type == TensorType::kQ8_0   ? table.q8_0
-              : w.type == TensorType::kQ4_0 ? table.q4_0
-              : w.type == TensorType::kQ4_K ? table.q4_k
-                                            : table.q6_k;
+  const size_t row_bytes = w.RowBytes();
   Dot8Fn dot8 = w.type == TensorType::kQ8_0   ? table.q8_0_x8
                 : w.type == TensorType::kQ4_0 ? table.q4_0_x8
                                               : nullptr;

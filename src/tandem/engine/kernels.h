@@ -34,11 +34,12 @@ bool IsSupportedWeightType(TensorType type);
 
 // A row-major matrix as stored in the file: `rows` rows of `cols` elements each.
 //
-// A Q4_0 matrix may instead be `interleaved` (written by InterleaveQ4_0): each full group of 8
-// rows occupies the same 8 x RowBytes() bytes, block-major, with the 8 rows' scales together and
-// their quants in 4-byte slices side by side, so that one 32-byte load feeds 8 rows at once;
-// rows after the last full group stay plain. Row() is meaningless for such a matrix (use
-// DequantizeMatrixRow); the total size and RowBytes() are unchanged.
+// A Q4_0 or Q8_0 matrix may instead be `interleaved` (written by Interleave): each full group of
+// 8 rows occupies the same 8 x RowBytes() bytes, block-major; per block column, the 8 rows' f16
+// scales come first, then the quants in 32-byte slices that hold 4 bytes of each of the 8 rows
+// (4 slices for Q4_0, 8 for Q8_0), so that one 32-byte load feeds 8 rows at once; rows after the
+// last full group stay plain. Row() is meaningless for such a matrix (use DequantizeMatrixRow);
+// the total size and RowBytes() are unchanged.
 struct WeightMatrix {
   TensorType type = TensorType::kF32;
   const uint8_t* data = nullptr;
@@ -49,9 +50,12 @@ struct WeightMatrix {
   const uint8_t* Row(int64_t r) const { return data + static_cast<size_t>(r) * RowBytes(); }
 };
 
-// Writes the plain Q4_0 matrix `w` into `out` (w.rows * w.RowBytes() bytes) in the interleaved
-// layout; `out` then holds a matrix {kQ4_0, out, w.rows, w.cols, interleaved = true}.
-void InterleaveQ4_0(const WeightMatrix& w, uint8_t* out);
+// Whether Interleave handles `type` (Q4_0 and Q8_0).
+bool IsInterleavable(TensorType type);
+// Writes the plain matrix `w` (an interleavable type) into `out` (w.rows * w.RowBytes() bytes)
+// in the interleaved layout; `out` then holds a matrix {w.type, out, w.rows, w.cols,
+// interleaved = true}.
+void Interleave(const WeightMatrix& w, uint8_t* out);
 // Decodes row `r` of `w` (plain or interleaved) into `dst` (w.cols floats).
 void DequantizeMatrixRow(const WeightMatrix& w, int64_t r, float* dst);
 
@@ -106,18 +110,26 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Block
               sizeof(BlockQ6K) == 210 && sizeof(BlockQ8K) == 292);
 
 using DotFn = float (*)(const void* w, const void* x, int64_t n);
-using InterleavedQ4_0Fn = void (*)(const uint8_t* group, const uint8_t* x, size_t x_stride,
-                                   const int32_t* sums8, size_t sums_stride, int n_tokens,
-                                   int64_t n, float* out, size_t out_stride);
-// Bytes of one block column of an interleaved group: 8 f16 scales, then 4 slices of 8 rows x 4
-// bytes of quants.
-inline constexpr size_t kInterleavedQ4_0BlockBytes = 8 * 18;
-// Portable form of DotTable::interleaved_q4_0 (the reference for the SIMD ones).
+// One interleaved group of 8 rows (Interleave) times `n_tokens` (1 to 4) Q8_0 activation rows
+// `x_stride` bytes apart; out[t * out_stride + r] receives row r's dot with token t. `sums8` is
+// for Q4_0 only (null for Q8_0): sums8[t * sums_stride + b] is 8 x the sum of block b's quants
+// of token t, which undoes the kernels' unsigned nibbles.
+using InterleavedFn = void (*)(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                               const int32_t* sums8, size_t sums_stride, int n_tokens, int64_t n,
+                               float* out, size_t out_stride);
+// Bytes of one block column of an interleaved group: 8 f16 scales, then the 8 rows' quants.
+inline constexpr size_t kInterleavedQ4_0BlockBytes = 8 * sizeof(BlockQ4_0);
+inline constexpr size_t kInterleavedQ8_0BlockBytes = 8 * sizeof(BlockQ8_0);
+// Portable forms of DotTable::interleaved_q4_0 / interleaved_q8_0 (the references for the SIMD
+// ones): the same arithmetic per row as DotGeneric.
 void DotInterleavedQ4_0Generic(const uint8_t* group, const uint8_t* x, size_t x_stride,
                                const int32_t* sums8, size_t sums_stride, int n_tokens, int64_t n,
                                float* out, size_t out_stride);
-// The interleaved Q4_0 kernel MatMul runs on this CPU.
-InterleavedQ4_0Fn DispatchedInterleavedQ4_0();
+void DotInterleavedQ8_0Generic(const uint8_t* group, const uint8_t* x, size_t x_stride,
+                               const int32_t* sums8, size_t sums_stride, int n_tokens, int64_t n,
+                               float* out, size_t out_stride);
+// The interleaved kernel MatMul runs on this CPU for `type` (Q4_0 or Q8_0).
+InterleavedFn DispatchedInterleaved(TensorType type);
 // out[r] = dot(row r, x) for the 8 rows starting at `w`, `row_bytes` apart.
 using Dot8Fn = void (*)(const uint8_t* w, size_t row_bytes, const void* x, int64_t n, float* out);
 struct DotTable {
@@ -131,11 +143,11 @@ struct DotTable {
   // Eight Q4_0 rows pre-unpacked by UnpackQ4_0x8 (used when a batch reuses them across tokens).
   void (*packed_q4_0_x8)(const uint8_t* q, const float* d, const void* x, int64_t n,
                          float* out) = nullptr;
-  // One interleaved group of 8 Q4_0 rows (InterleaveQ4_0) times `n_tokens` (1 to 4) quantized
-  // activation rows `x_stride` bytes apart. `sums8[t * sums_stride + b]` is 8 x the sum of
-  // block b's quants of token t. out[t * out_stride + r] receives row r's dot with token t.
-  // Same arithmetic as q4_0_x8 per row (exact integer block sums, then one fma per block).
-  InterleavedQ4_0Fn interleaved_q4_0 = nullptr;
+  // Interleaved groups (InterleavedFn). Q4_0: exact integer block sums, then one fma per block
+  // and row, as q4_0_x8. Q8_0: per row the same 8 float lanes and final reduction as the SIMD
+  // q8_0, so results are identical to the plain layout's.
+  InterleavedFn interleaved_q4_0 = nullptr;
+  InterleavedFn interleaved_q8_0 = nullptr;
   // Eight Q8_0 rows (`row_bytes` apart) times two activation rows (`x_stride` apart):
   // out[t * out_stride + r], identical to two q8_0_x8 calls. Optional.
   void (*q8_0_x8x2)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,

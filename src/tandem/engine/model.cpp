@@ -219,7 +219,7 @@ Status Model::LoadTensors() {
 void Model::InterleaveWeights() {
   std::vector<WeightMatrix*> matrices;
   auto consider = [&](WeightMatrix& w) {
-    if (w.data != nullptr && w.type == TensorType::kQ4_0 && w.rows >= 8) matrices.push_back(&w);
+    if (w.data != nullptr && IsInterleavable(w.type) && w.rows >= 8) matrices.push_back(&w);
   };
   for (LayerWeights& w : layers_) {
     for (WeightMatrix* m :
@@ -237,7 +237,7 @@ void Model::InterleaveWeights() {
   size_t offset = 0;
   for (WeightMatrix* m : matrices) {
     const size_t bytes = m->RowBytes() * static_cast<size_t>(m->rows);
-    InterleaveQ4_0(*m, interleaved_.get() + offset);
+    Interleave(*m, interleaved_.get() + offset);
     gguf_->ReleasePages(m->data, bytes);
     m->data = interleaved_.get() + offset;
     m->interleaved = true;

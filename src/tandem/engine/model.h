@@ -5,9 +5,9 @@
 //   Context context(**model, {.n_ctx = 512});
 //   Result<std::span<const float>> logits = context.Eval(tokens);
 //
-// Weights stay in the memory-mapped file, except Q4_0 matrices, which Load copies once into the
-// interleaved layout the fastest kernels read (see WeightMatrix) and whose mapped pages it then
-// releases, so resident memory stays about the size of the weights. A Model is immutable after
+// Weights stay in the memory-mapped file, except Q4_0 and Q8_0 matrices, which Load copies once
+// into the interleaved layout the fastest kernels read (see WeightMatrix) and whose mapped pages it
+// then releases, so resident memory stays about the size of the weights. A Model is immutable after
 // Load and may be shared by several Contexts on different threads.
 #pragma once
 
@@ -94,7 +94,7 @@ class Model {
   WeightMatrix output_;
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
-  std::unique_ptr<uint8_t[]> interleaved_;  // the interleaved Q4_0 matrices
+  std::unique_ptr<uint8_t[]> interleaved_;  // the interleaved Q4_0 and Q8_0 matrices
 };
 
 }  // namespace tandem::engine
