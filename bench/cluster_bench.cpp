@@ -27,6 +27,7 @@
 
 #include "support/postgres_server.h"
 #include "support/process.h"
+#include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
 #include "tandem/core/id.h"
 #include "tandem/core/pg_connection.h"
@@ -49,32 +50,18 @@ struct Options {
 class InstantModel {
  public:
   explicit InstantModel(int steps) {
-    server_.Post("/v1/chat/completions", [steps](const httplib::Request& req,
-                                                 httplib::Response& res) {
-      json body = json::parse(req.body, nullptr, false);
-      int results = 0;
-      for (const json& message : body["messages"])
-        results += message["role"] == "tool";
-      json call = {{"name", "finish"}, {"arguments", R"({"summary":"done"})"}};
-      if (results < steps - 1) {
-        call = {
-            {"name", "append_file"},
-            {"arguments",
-             json{{"path", "log.txt"}, {"content", fmt::format("line {}\n", results + 1)}}.dump()}};
-      }
-      json answer = {{"model", "m"},
-                     {"choices",
-                      {{{"finish_reason", "tool_calls"},
-                        {"message",
-                         {{"role", "assistant"},
-                          {"content", ""},
-                          {"tool_calls",
-                           {{{"id", fmt::format("c{}", results)},
-                             {"type", "function"},
-                             {"function", call}}}}}}}}},
-                     {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
-      res.set_content(answer.dump(), "application/json");
-    });
+    server_.Post(
+        "/v1/chat/completions", [steps](const httplib::Request& req, httplib::Response& res) {
+          int results = testing::ToolResults(json::parse(req.body, nullptr, false));
+          std::string id = fmt::format("c{}", results);
+          json answer =
+              results < steps - 1
+                  ? testing::ToolCallCompletion(
+                        id, "append_file",
+                        {{"path", "log.txt"}, {"content", fmt::format("line {}\n", results + 1)}})
+                  : testing::ToolCallCompletion(id, "finish", {{"summary", "done"}});
+          res.set_content(answer.dump(), "application/json");
+        });
     server_.new_task_queue = [] { return new httplib::ThreadPool(8); };
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });

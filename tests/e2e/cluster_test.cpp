@@ -22,6 +22,7 @@
 #include "support/loopback_server.h"
 #include "support/postgres_server.h"
 #include "support/process.h"
+#include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
 #include "tandem/store/task_store.h"
 
@@ -61,31 +62,18 @@ class ModelServer {
 
  private:
   static json Answer(const std::string& text) {
-    json body = json::parse(text, nullptr, false);
-    int results = 0;
-    for (const json& message : body["messages"])
-      results += message["role"] == "tool";
+    int results = testing::ToolResults(json::parse(text, nullptr, false));
     bool reads_first = text.find(kSensitiveFile) != std::string::npos;
-    json call = {{"name", "finish"}, {"arguments", R"({"summary":"done"})"}};
+    std::string id = fmt::format("c{}", results);
     if (reads_first && results == 0) {
-      call = {{"name", "read_file"}, {"arguments", json{{"path", kSensitiveFile}}.dump()}};
-    } else if (results - (reads_first ? 1 : 0) < kAppends) {
-      int line = results + (reads_first ? 0 : 1);
-      call = {{"name", "append_file"},
-              {"arguments",
-               json{{"path", "log.txt"}, {"content", fmt::format("line {}\n", line)}}.dump()}};
+      return testing::ToolCallCompletion(id, "read_file", {{"path", kSensitiveFile}});
     }
-    return {{"model", "m"},
-            {"choices",
-             {{{"finish_reason", "tool_calls"},
-               {"message",
-                {{"role", "assistant"},
-                 {"content", ""},
-                 {"tool_calls",
-                  {{{"id", fmt::format("c{}", results)},
-                    {"type", "function"},
-                    {"function", call}}}}}}}}},
-            {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
+    int line = results + (reads_first ? 0 : 1);
+    if (line <= kAppends) {
+      return testing::ToolCallCompletion(
+          id, "append_file", {{"path", "log.txt"}, {"content", fmt::format("line {}\n", line)}});
+    }
+    return testing::ToolCallCompletion(id, "finish", {{"summary", "done"}});
   }
 
   testing::LoopbackServer server_;
@@ -96,12 +84,8 @@ class ModelServer {
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::SharedPostgresServer();
-    if (!server && server.error().code() == ErrorCode::kNotFound) {
-      GTEST_SKIP() << server.error().message();
-    }
-    ASSERT_TRUE(server) << server.error().message();
-    auto url = (*server)->CreateDatabase();
+    auto url = testing::CreateTestDatabase();
+    if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
     ASSERT_TRUE(url) << url.error().message();
     url_ = *url;
     std::string common = fmt::format(

@@ -15,6 +15,7 @@
 
 #include "support/loopback_server.h"
 #include "support/process.h"
+#include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
 
 namespace tandem {
@@ -29,27 +30,14 @@ void ServeAppendingModel(testing::LoopbackServer& server) {
   server.server().Post(
       "/v1/chat/completions", [](const httplib::Request& req, httplib::Response& res) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));  // A model takes time.
-        nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-        int results = 0;
-        for (const nlohmann::json& message : body["messages"])
-          results += message["role"] == "tool";
-        nlohmann::json call = {{"name", "finish"}, {"arguments", R"({"summary":"done"})"}};
-        if (results < kAppends) {
-          nlohmann::json arguments = {{"path", "log.txt"},
-                                      {"content", fmt::format("line {}\n", results + 1)}};
-          call = {{"name", "append_file"}, {"arguments", arguments.dump()}};
-        }
-        nlohmann::json answer = {{"model", "m"},
-                                 {"choices",
-                                  {{{"finish_reason", "tool_calls"},
-                                    {"message",
-                                     {{"role", "assistant"},
-                                      {"content", ""},
-                                      {"tool_calls",
-                                       {{{"id", fmt::format("c{}", results)},
-                                         {"type", "function"},
-                                         {"function", call}}}}}}}}},
-                                 {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 5}}}};
+        int results = testing::ToolResults(nlohmann::json::parse(req.body, nullptr, false));
+        nlohmann::json answer =
+            results < kAppends
+                ? testing::ToolCallCompletion(
+                      fmt::format("c{}", results), "append_file",
+                      {{"path", "log.txt"}, {"content", fmt::format("line {}\n", results + 1)}})
+                : testing::ToolCallCompletion(fmt::format("c{}", results), "finish",
+                                              {{"summary", "done"}});
         res.set_content(answer.dump(), "application/json");
       });
   server.Start();

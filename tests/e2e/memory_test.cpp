@@ -201,12 +201,8 @@ TEST_F(MemoryEndToEndTest, BadArgumentsGetClearErrors) {
 
 // With the task store in PostgreSQL, memory is there too: separate processes share it.
 TEST_F(MemoryEndToEndTest, PostgresStoreSharesMemoryBetweenProcesses) {
-  auto server = testing::SharedPostgresServer();
-  if (!server && server.error().code() == ErrorCode::kNotFound) {
-    GTEST_SKIP() << server.error().message();
-  }
-  ASSERT_TRUE(server) << server.error().message();
-  auto url = (*server)->CreateDatabase();
+  auto url = testing::CreateTestDatabase();
+  if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
   ASSERT_TRUE(url) << url.error().message();
   WriteConfig("local", true);
   env_["TANDEM_STORE"] = *url;

@@ -82,12 +82,8 @@ class FilterSemanticsTest : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::kSqlite) {
       store = MemoryStore::Open(dir_.path(), {}, nullptr);
     } else {
-      auto server = ::tandem::testing::SharedPostgresServer();
-      if (!server && server.error().code() == ErrorCode::kNotFound) {
-        GTEST_SKIP() << server.error().message();
-      }
-      ASSERT_TRUE(server) << server.error().message();
-      auto url = (*server)->CreateDatabase();
+      auto url = ::tandem::testing::CreateTestDatabase();
+      if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
       ASSERT_TRUE(url) << url.error().message();
       auto opened = PostgresMemoryStore::Open(*url, {}, nullptr);
       ASSERT_TRUE(opened) << opened.error().message();

@@ -28,12 +28,8 @@ class MemoryStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kPostgres) {
-      auto server = ::tandem::testing::SharedPostgresServer();
-      if (!server && server.error().code() == ErrorCode::kNotFound) {
-        GTEST_SKIP() << server.error().message();
-      }
-      ASSERT_TRUE(server) << server.error().message();
-      auto url = (*server)->CreateDatabase();
+      auto url = ::tandem::testing::CreateTestDatabase();
+      if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
       ASSERT_TRUE(url) << url.error().message();
       url_ = *url;
     }

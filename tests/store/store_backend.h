@@ -21,12 +21,8 @@ class StoreBackendTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     location_ = (dir_.path() / "state/tandem.db").string();  // Its folder is created.
     if (GetParam() == Backend::kPostgres) {
-      auto server = testing::SharedPostgresServer();
-      if (!server && server.error().code() == ErrorCode::kNotFound) {
-        GTEST_SKIP() << server.error().message();
-      }
-      ASSERT_TRUE(server) << server.error().message();
-      auto url = (*server)->CreateDatabase();
+      auto url = testing::CreateTestDatabase();
+      if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
       ASSERT_TRUE(url) << url.error().message();
       location_ = *url;
     }

@@ -252,4 +252,10 @@ Result<PostgresServer*> SharedPostgresServer() {
   return server.get();
 }
 
+Result<std::string> CreateTestDatabase() {
+  Result<PostgresServer*> server = SharedPostgresServer();
+  if (!server) return std::unexpected(server.error());
+  return (*server)->CreateDatabase();
+}
+
 }  // namespace tandem::testing

@@ -65,4 +65,10 @@ class PostgresServer {
 // fail).
 Result<PostgresServer*> SharedPostgresServer();
 
+// A new, empty database on SharedPostgresServer(), as its URL. kNotFound when PostgreSQL is not
+// installed (the caller skips):
+//   auto url = testing::CreateTestDatabase();
+//   if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << ...;
+Result<std::string> CreateTestDatabase();
+
 }  // namespace tandem::testing

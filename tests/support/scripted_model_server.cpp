@@ -103,6 +103,33 @@ void ScriptedModelServer::Push(ScriptedReply reply) {
   replies_.push_back(std::move(reply));
 }
 
+nlohmann::json ToolCallCompletion(const std::string& call_id, const std::string& name,
+                                  const nlohmann::json& arguments, const std::string& thoughts,
+                                  int prompt_tokens, int completion_tokens) {
+  return {{"id", "chatcmpl-test"},
+          {"object", "chat.completion"},
+          {"model", "scripted-model"},
+          {"choices",
+           {{{"index", 0},
+             {"finish_reason", "tool_calls"},
+             {"message",
+              {{"role", "assistant"},
+               {"content", thoughts},
+               {"tool_calls",
+                {{{"id", call_id},
+                  {"type", "function"},
+                  {"function", {{"name", name}, {"arguments", arguments.dump()}}}}}}}}}}},
+          {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}}}};
+}
+
+int ToolResults(const nlohmann::json& request) {
+  int results = 0;
+  if (!request.contains("messages") || !request["messages"].is_array()) return 0;
+  for (const nlohmann::json& message : request["messages"])
+    results += message.value("role", "") == "tool";
+  return results;
+}
+
 void ScriptedModelServer::PushToolCall(const std::string& name, const nlohmann::json& arguments,
                                        const std::string& thoughts, int prompt_tokens,
                                        int completion_tokens) {
@@ -111,22 +138,9 @@ void ScriptedModelServer::PushToolCall(const std::string& name, const nlohmann::
     std::lock_guard lock(mu_);
     id = "call_" + std::to_string(++calls_);
   }
-  nlohmann::json body = {
-      {"id", "chatcmpl-test"},
-      {"object", "chat.completion"},
-      {"model", "scripted-model"},
-      {"choices",
-       {{{"index", 0},
-         {"finish_reason", "tool_calls"},
-         {"message",
-          {{"role", "assistant"},
-           {"content", thoughts},
-           {"tool_calls",
-            {{{"id", id},
-              {"type", "function"},
-              {"function", {{"name", name}, {"arguments", arguments.dump()}}}}}}}}}}},
-      {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}}}};
-  Push({200, body.dump()});
+  Push(
+      {200,
+       ToolCallCompletion(id, name, arguments, thoughts, prompt_tokens, completion_tokens).dump()});
 }
 
 void ScriptedModelServer::PushText(const std::string& text) {

@@ -14,6 +14,14 @@
 
 namespace tandem::testing {
 
+// The body of a chat completion whose answer is one call of tool `name` with `arguments`.
+nlohmann::json ToolCallCompletion(const std::string& call_id, const std::string& name,
+                                  const nlohmann::json& arguments, const std::string& thoughts = "",
+                                  int prompt_tokens = 10, int completion_tokens = 5);
+// How many tool results a chat request carries: how far a task has got, for models whose next
+// action depends only on the conversation (so a resumed task continues where it stopped).
+int ToolResults(const nlohmann::json& request);
+
 struct ScriptedReply {
   int status = 200;
   std::string body;  // Sent as is (JSON text).

@@ -626,27 +626,17 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   auto plan = PlanQuery(embedder_.get(), *row, request, options_.fusion_candidates);
   if (!plan) return std::unexpected(plan.error());
   result.note = plan->note;
-  std::vector<std::vector<int64_t>> rankings;
-  std::map<int64_t, float> distances;
-  std::map<int64_t, double> bm25;
+  QueryRankings rankings;
   if (!plan->vector.empty()) {
     auto found = VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered);
     if (!found) return std::unexpected(found.error());
-    rankings.emplace_back();
-    for (const Candidate& candidate : *found) {
-      rankings.back().push_back(candidate.pk);
-      distances[candidate.pk] = candidate.distance;
-    }
+    rankings.AddVectorCandidates(*found);
     result.used_vectors = true;
   }
   if (!request.text.empty()) {
     auto found = FullTextSearch(*row, request.text, plan->k, *filter);
     if (!found) return std::unexpected(found.error());
-    rankings.emplace_back();
-    for (const auto& [pk, score] : *found) {
-      rankings.back().push_back(pk);
-      bm25[pk] = score;
-    }
+    rankings.AddTextCandidates(*found);
     result.used_full_text = true;
   }
   // Ids come from the loaded index's map when it is current; SQLite answers the rest (full-text
@@ -681,8 +671,8 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
     }
     return hits;
   };
-  auto hits =
-      FusedHits(FuseReciprocalRank(rankings, tie_key), request.n_results, distances, bm25, load);
+  auto hits = FusedHits(FuseReciprocalRank(rankings.lists, tie_key), request.n_results,
+                        rankings.distances, rankings.text_scores, load);
   if (!hits) return std::unexpected(hits.error());
   result.hits = std::move(*hits);
   return result;

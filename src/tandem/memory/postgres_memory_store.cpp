@@ -645,27 +645,17 @@ Result<QueryResult> PostgresMemoryStore::Query(const std::string& collection,
   auto plan = PlanQuery(embedder_.get(), *row, request, options_.fusion_candidates);
   if (!plan) return std::unexpected(plan.error());
   result.note = plan->note;
-  std::vector<std::vector<int64_t>> rankings;
-  std::map<int64_t, float> distances;
-  std::map<int64_t, double> ranks;
+  QueryRankings rankings;
   if (!plan->vector.empty()) {
     auto found = VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered);
     if (!found) return std::unexpected(found.error());
-    rankings.emplace_back();
-    for (const Candidate& candidate : *found) {
-      rankings.back().push_back(candidate.pk);
-      distances[candidate.pk] = candidate.distance;
-    }
+    rankings.AddVectorCandidates(*found);
     result.used_vectors = true;
   }
   if (!request.text.empty()) {
     auto found = FullTextSearch(request.text, plan->k, *filter);
     if (!found) return std::unexpected(found.error());
-    rankings.emplace_back();
-    for (const auto& [pk, rank] : *found) {
-      rankings.back().push_back(pk);
-      ranks[pk] = rank;
-    }
+    rankings.AddTextCandidates(*found);
     result.used_full_text = true;
   }
   // Ids come from the index's map when the record has a vector; PostgreSQL answers the rest.
@@ -699,8 +689,8 @@ Result<QueryResult> PostgresMemoryStore::Query(const std::string& collection,
     }
     return LoadHits(keys, include);
   };
-  auto hits =
-      FusedHits(FuseReciprocalRank(rankings, tie_key), request.n_results, distances, ranks, load);
+  auto hits = FusedHits(FuseReciprocalRank(rankings.lists, tie_key), request.n_results,
+                        rankings.distances, rankings.text_scores, load);
   if (!hits) return std::unexpected(hits.error());
   result.hits = std::move(*hits);
   if (Status committed = tx->Commit(); !committed) return std::unexpected(committed.error());

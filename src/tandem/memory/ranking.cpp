@@ -125,4 +125,20 @@ std::string TsQueryText(std::string_view text) {
   return query;
 }
 
+void QueryRankings::AddVectorCandidates(const std::vector<Candidate>& found) {
+  lists.emplace_back();
+  for (const Candidate& candidate : found) {
+    lists.back().push_back(candidate.pk);
+    distances[candidate.pk] = candidate.distance;
+  }
+}
+
+void QueryRankings::AddTextCandidates(const std::vector<std::pair<int64_t, double>>& found) {
+  lists.emplace_back();
+  for (const auto& [pk, score] : found) {
+    lists.back().push_back(pk);
+    text_scores[pk] = score;
+  }
+}
+
 }  // namespace tandem::memory

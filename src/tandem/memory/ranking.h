@@ -12,6 +12,7 @@
 
 #include "tandem/core/error.h"
 #include "tandem/memory/memory.h"
+#include "tandem/memory/vector_search.h"
 
 namespace tandem::memory {
 
@@ -31,6 +32,18 @@ std::vector<FusedItem> FuseReciprocalRank(const std::vector<std::vector<int64_t>
 
 // Loads the hits of keys, in their order (with the columns a request includes).
 using HitLoader = std::function<Result<std::vector<Hit>>(std::span<const int64_t> keys)>;
+
+// The ranked lists of one hybrid query with each candidate's score: what FuseReciprocalRank
+// fuses and FusedHits reports.
+struct QueryRankings {
+  std::vector<std::vector<int64_t>> lists;
+  std::map<int64_t, float> distances;     // Vector candidates.
+  std::map<int64_t, double> text_scores;  // Full-text candidates (BM25, or ts_rank).
+
+  // Each adds one list, best first.
+  void AddVectorCandidates(const std::vector<Candidate>& found);
+  void AddTextCandidates(const std::vector<std::pair<int64_t, double>>& found);
+};
 
 // The first `n` fused items as hits, scored, with the distance and bm25 of the rankings that
 // ranked them.

@@ -225,6 +225,9 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
     return SendError(res, 400, "invalid_argument", "input must be a string");
   }
   std::string feedback = input.is_string() ? input.get<std::string>() : "";
+  // A run that saved its end lets go of the task a moment later: wait for that, so the task is
+  // resumed below rather than taken for running.
+  if (Ended(task->status)) (void)runner_->WaitUntilInactive(task->id, kFinishingGrace);
   if (!feedback.empty() && task->status == store::TaskStatus::kSucceeded &&
       !runner_->IsActive(task->id)) {
     return SendError(res, 409, "failed_precondition",

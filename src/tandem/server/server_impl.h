@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -13,6 +14,9 @@
 #include "tandem/server/server.h"
 
 namespace tandem::server {
+
+// How long a run that saved its final status may take to let go of its task.
+inline constexpr std::chrono::seconds kFinishingGrace{5};
 
 // Who may call a route.
 enum class Access {

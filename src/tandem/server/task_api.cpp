@@ -234,7 +234,6 @@ Status Server::Impl::Requeue(store::TaskRecord task, const agent::RunOptions& op
     return MakeError(ErrorCode::kFailedPrecondition, "task {} already finished", task.id);
   }
   // A run that saved its final status lets go of the task a moment later; give it that moment.
-  constexpr std::chrono::seconds kFinishingGrace{5};
   bool finishing = IsTerminal(task.status);
   if (finishing ? !runner_->WaitUntilInactive(task.id, kFinishingGrace)
                 : runner_->IsActive(task.id)) {
