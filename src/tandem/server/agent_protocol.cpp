@@ -233,14 +233,16 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
     return SendError(res, 409, "failed_precondition",
                      fmt::format("task {} has ended; feedback cannot reach it", task->id));
   }
-  auto done_steps = [&]() -> std::optional<size_t> {
+  auto done_steps = [&]() -> std::optional<std::vector<int64_t>> {
     auto steps = deps_.store->ListSteps(task->id);
     if (!steps) return std::nullopt;
-    return static_cast<size_t>(std::count_if(steps->begin(), steps->end(), [](const auto& s) {
-      return s.status == store::StepStatus::kDone;
-    }));
+    std::vector<int64_t> done;
+    for (const store::StepRecord& step : *steps) {
+      if (step.status == store::StepStatus::kDone) done.push_back(step.seq);
+    }
+    return done;
   };
-  std::optional<size_t> before = done_steps();
+  std::optional<std::vector<int64_t>> before = done_steps();
   if (!before) return SendError(res, 500, "internal", "reading the steps failed");
   // Empty input approves the call the task waits on (nothing waits: the agent just goes on);
   // other input answers it with feedback, or is kept for the next call that needs approval.
@@ -258,8 +260,8 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
   }
   // Wait (bounded) for the agent's next completed step or the end of the task.
   for (int i = 0; i < 120 && !stopping_; ++i) {
-    std::optional<size_t> now = done_steps();
-    if (!now || *now > *before || !runner_->IsActive(task->id)) break;
+    std::optional<std::vector<int64_t>> now = done_steps();
+    if (!now || now->size() > before->size() || !runner_->IsActive(task->id)) break;
     auto events = deps_.store->ListEvents(task->id);
     int64_t last = events && !events->empty() ? events->back().id : 0;
     runner_->WaitForEvents(task->id, last, std::chrono::milliseconds(500));
@@ -276,7 +278,18 @@ void Server::Impl::ApCreateStep(const httplib::Request& req, httplib::Response& 
                      fmt::format("task {} has no step yet ({}: {})", task->id,
                                  store::TaskStatusName((*latest)->status), (*latest)->stop_reason));
   }
-  SendJson(res, 200, StepJson(**latest, steps->back(), *artifacts, ended));
+  // The answer is the first step completed after the input: the agent may have gone on to
+  // complete more before this request looked again.
+  size_t answer = steps->size() - 1;
+  for (size_t i = 0; i < steps->size(); ++i) {
+    if ((*steps)[i].status == store::StepStatus::kDone &&
+        std::ranges::find(*before, (*steps)[i].seq) == before->end()) {
+      answer = i;
+      break;
+    }
+  }
+  SendJson(res, 200,
+           StepJson(**latest, (*steps)[answer], *artifacts, ended && answer + 1 == steps->size()));
 }
 
 void Server::Impl::ApListArtifacts(const httplib::Request& req, httplib::Response& res,
