@@ -257,10 +257,10 @@ void Worker::HandOver(const std::string& task_id, const std::string& reason) {
 
 void Worker::Release(const std::string& task_id, const std::string& why) {
   store::TaskStore& store = *deps_.agent.store;
-  SetStatus(task_id, TaskStatus::kPending, "back in the queue: " + why);
   // Placed by the taint as it is now: it may have grown during the run.
-  Result<std::optional<store::TaskRecord>> task = store.GetTask(task_id);
-  store::Placement placement = task && *task ? PlacementOf(**task) : store::Placement::kLocalOnly;
+  std::optional<store::TaskRecord> task =
+      SetStatus(task_id, TaskStatus::kPending, "back in the queue: " + why);
+  store::Placement placement = task ? PlacementOf(*task) : store::Placement::kLocalOnly;
   if (Status released = store.ReleaseTask(task_id, options_.name, placement); !released) {
     spdlog::error("worker {}: releasing task {} failed (its lease will expire): {}", options_.name,
                   task_id, released.error().message());
@@ -274,17 +274,20 @@ void Worker::Complete(const std::string& task_id) {
   }
 }
 
-void Worker::SetStatus(const std::string& task_id, TaskStatus status, const std::string& reason) {
+std::optional<store::TaskRecord> Worker::SetStatus(const std::string& task_id, TaskStatus status,
+                                                   const std::string& reason) {
   store::TaskStore& store = *deps_.agent.store;
   Result<std::optional<store::TaskRecord>> task = store.GetTask(task_id);
-  if (!task || !*task) return;
+  if (!task || !*task) return std::nullopt;
   (*task)->status = status;
   (*task)->stop_reason = reason;
   (*task)->updated_at_ms = NowMs();
   if (Status saved = store.UpdateTask(**task); !saved) {
     spdlog::error("worker {}: saving task {}'s status failed: {}", options_.name, task_id,
                   saved.error().message());
+    return std::nullopt;
   }
+  return std::move(*task);
 }
 
 void Worker::Audit(const std::string& task_id, std::string kind, nlohmann::json payload) {

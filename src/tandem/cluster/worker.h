@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -80,8 +81,10 @@ class Worker {
   // Puts the task back in the queue as it stands (this worker is stopping or failed to run it).
   void Release(const std::string& task_id, const std::string& why);
   void Complete(const std::string& task_id);
-  // Saves the task's status and reason as they are now in the store.
-  void SetStatus(const std::string& task_id, store::TaskStatus status, const std::string& reason);
+  // Saves the task's status and reason as they are now in the store; the saved record, or nullopt
+  // when it could not be read or saved (logged).
+  std::optional<store::TaskRecord> SetStatus(const std::string& task_id, store::TaskStatus status,
+                                             const std::string& reason);
   void Audit(const std::string& task_id, std::string kind, nlohmann::json payload);
   void Heartbeat();
   void RenewLeases();

@@ -13,7 +13,7 @@
 
 #include "tandem/core/log.h"
 #include "tandem/core/sqlite.h"
-#include "tandem/memory/ranking.h"
+#include "tandem/memory/hybrid_query.h"
 #include "tandem/memory/record_vectors.h"
 #include "tandem/memory/row_codec.h"
 
@@ -499,13 +499,7 @@ Result<std::vector<Hit>> MemoryStoreImpl::Get(const std::string& collection,
     if (!*step) break;
     pks.push_back(select->Int(0));
   }
-  std::vector<Hit> out;
-  for (int64_t pk : pks) {
-    auto hit = LoadHit(pk, request.include);
-    if (!hit) return std::unexpected(hit.error());
-    out.push_back(std::move(*hit));
-  }
-  return out;
+  return LoadHits(pks, request.include);
 }
 
 Result<int64_t> MemoryStoreImpl::Delete(const std::string& collection, const Selection& selection) {
@@ -569,6 +563,17 @@ Status MemoryStoreImpl::MaybeOptimizeFullText() {
   return sqlite::Exec(db_, "INSERT INTO records_fts(records_fts) VALUES ('optimize')");
 }
 
+Result<std::vector<Hit>> MemoryStoreImpl::LoadHits(std::span<const int64_t> pks,
+                                                   const Include& include) {
+  std::vector<Hit> hits;
+  for (int64_t pk : pks) {
+    auto hit = LoadHit(pk, include);
+    if (!hit) return std::unexpected(hit.error());
+    hits.push_back(std::move(*hit));
+  }
+  return hits;
+}
+
 Result<Hit> MemoryStoreImpl::LoadHit(int64_t pk, const Include& include) {
   // Only the columns asked for: stepping a statement reads every column it selects, and a
   // vector (or a long document) lives in overflow pages that a bare id lookup never touches.
@@ -621,61 +626,19 @@ Result<QueryResult> MemoryStoreImpl::Query(const std::string& collection,
   if (!row) return std::unexpected(row.error());
   auto filter = SelectionClause(row->id, {}, request.where, request.where_document);
   if (!filter) return std::unexpected(filter.error());
-  QueryResult result;
-  if (request.n_results == 0) return result;
+  if (request.n_results == 0) return QueryResult();
   auto plan = PlanQuery(embedder_.get(), *row, request, options_.fusion_candidates);
   if (!plan) return std::unexpected(plan.error());
-  result.note = plan->note;
-  QueryRankings rankings;
-  if (!plan->vector.empty()) {
-    auto found = VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered);
-    if (!found) return std::unexpected(found.error());
-    rankings.AddVectorCandidates(*found);
-    result.used_vectors = true;
-  }
-  if (!request.text.empty()) {
-    auto found = FullTextSearch(*row, request.text, plan->k, *filter);
-    if (!found) return std::unexpected(found.error());
-    rankings.AddTextCandidates(*found);
-    result.used_full_text = true;
-  }
   // Ids come from the loaded index's map when it is current; SQLite answers the rest (full-text
   // hits without a vector, exact-search hits when no index is loaded, and any other column).
-  const std::unordered_map<int64_t, std::string>* known_ids = nullptr;
-  if (auto loaded = indexes_.find(row->id);
-      loaded != indexes_.end() && loaded->second.version == row->version) {
-    known_ids = &loaded->second.ids;
-  }
-  auto known_id = [&](int64_t pk) -> const std::string* {
-    if (known_ids == nullptr) return nullptr;
-    auto found = known_ids->find(pk);
-    return found == known_ids->end() ? nullptr : &found->second;
-  };
-  auto tie_key = [&](int64_t pk) {
-    if (const std::string* id = known_id(pk)) return *id;
-    auto hit = LoadHit(pk, {.documents = false, .metadatas = false});
-    return hit ? std::move(hit->id) : std::string();
-  };
-  const Include& include = request.include;
-  bool ids_only = !include.documents && !include.metadatas && !include.embeddings;
-  auto load = [&](std::span<const int64_t> keys) -> Result<std::vector<Hit>> {
-    std::vector<Hit> hits;
-    for (int64_t pk : keys) {
-      if (const std::string* id = ids_only ? known_id(pk) : nullptr) {
-        hits.push_back({.id = *id});
-        continue;
-      }
-      auto loaded = LoadHit(pk, include);
-      if (!loaded) return std::unexpected(loaded.error());
-      hits.push_back(std::move(*loaded));
-    }
-    return hits;
-  };
-  auto hits = FusedHits(FuseReciprocalRank(rankings.lists, tie_key), request.n_results,
-                        rankings.distances, rankings.text_scores, load);
-  if (!hits) return std::unexpected(hits.error());
-  result.hits = std::move(*hits);
-  return result;
+  return RunHybridQuery(
+      *plan, request,
+      {.search_vectors =
+           [&] { return VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered); },
+       .search_text = [&] { return FullTextSearch(*row, request.text, plan->k, *filter); },
+       .load = [&](std::span<const int64_t> keys,
+                   const Include& include) { return LoadHits(keys, include); },
+       .known_ids = CurrentIds(indexes_, *row)});
 }
 
 Status MemoryStoreImpl::SaveIndex(int64_t collection_id, CachedIndex& loaded) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <unordered_map>
 
 #include "tandem/core/sqlite.h"
@@ -77,6 +78,8 @@ class MemoryStoreImpl final : public MemoryStore {
                                                                  const std::string& text, size_t k,
                                                                  const SqlFilter& filter);
   Result<Hit> LoadHit(int64_t pk, const Include& include);
+  // The hits of pks, in their order.
+  Result<std::vector<Hit>> LoadHits(std::span<const int64_t> pks, const Include& include);
   Status MaybeOptimizeFullText();
   Status SaveIndex(int64_t collection_id, CachedIndex& loaded);
   Status FlushLocked();

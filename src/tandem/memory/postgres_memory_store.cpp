@@ -9,6 +9,7 @@
 #include "tandem/core/clock.h"
 #include "tandem/core/pg_connection.h"
 #include "tandem/core/pg_rows.h"
+#include "tandem/memory/hybrid_query.h"
 #include "tandem/memory/ranking.h"
 #include "tandem/memory/record_vectors.h"
 
@@ -640,61 +641,21 @@ Result<QueryResult> PostgresMemoryStore::Query(const std::string& collection,
   if (!row) return std::unexpected(row.error());
   auto filter = SelectionFilter(row->id, {}, request.where, request.where_document);
   if (!filter) return std::unexpected(filter.error());
-  QueryResult result;
-  if (request.n_results == 0) return result;
+  if (request.n_results == 0) return QueryResult();
   auto plan = PlanQuery(embedder_.get(), *row, request, options_.fusion_candidates);
   if (!plan) return std::unexpected(plan.error());
-  result.note = plan->note;
-  QueryRankings rankings;
-  if (!plan->vector.empty()) {
-    auto found = VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered);
-    if (!found) return std::unexpected(found.error());
-    rankings.AddVectorCandidates(*found);
-    result.used_vectors = true;
-  }
-  if (!request.text.empty()) {
-    auto found = FullTextSearch(request.text, plan->k, *filter);
-    if (!found) return std::unexpected(found.error());
-    rankings.AddTextCandidates(*found);
-    result.used_full_text = true;
-  }
   // Ids come from the index's map when the record has a vector; PostgreSQL answers the rest.
-  const CachedIndex* cached = nullptr;
-  if (auto found = indexes_.find(row->id);
-      found != indexes_.end() && found->second.version == row->version) {
-    cached = &found->second;
-  }
-  auto known_id = [&](int64_t pk) -> const std::string* {
-    if (cached == nullptr) return nullptr;
-    auto found = cached->ids.find(pk);
-    return found == cached->ids.end() ? nullptr : &found->second;
-  };
-  auto tie_key = [&](int64_t pk) {
-    if (const std::string* id = known_id(pk)) return *id;
-    int64_t key = pk;
-    auto hit = LoadHits({&key, 1}, {.documents = false, .metadatas = false});
-    return hit ? std::move(hit->front().id) : std::string();
-  };
-  const Include& include = request.include;
-  bool ids_only = !include.documents && !include.metadatas && !include.embeddings;
-  auto load = [&](std::span<const int64_t> keys) -> Result<std::vector<Hit>> {
-    if (ids_only) {
-      std::vector<Hit> hits;
-      for (int64_t pk : keys) {
-        const std::string* id = known_id(pk);
-        if (id == nullptr) return LoadHits(keys, include);
-        hits.push_back({.id = *id});
-      }
-      return hits;
-    }
-    return LoadHits(keys, include);
-  };
-  auto hits = FusedHits(FuseReciprocalRank(rankings.lists, tie_key), request.n_results,
-                        rankings.distances, rankings.text_scores, load);
-  if (!hits) return std::unexpected(hits.error());
-  result.hits = std::move(*hits);
+  auto ranked = RunHybridQuery(
+      *plan, request,
+      {.search_vectors =
+           [&] { return VectorSearch(*row, plan->vector, plan->k, *filter, plan->filtered); },
+       .search_text = [&] { return FullTextSearch(request.text, plan->k, *filter); },
+       .load = [&](std::span<const int64_t> keys,
+                   const Include& include) { return LoadHits(keys, include); },
+       .known_ids = CurrentIds(indexes_, *row)});
+  if (!ranked) return ranked;
   if (Status committed = tx->Commit(); !committed) return std::unexpected(committed.error());
-  return result;
+  return ranked;
 }
 
 Result<std::vector<Candidate>> PostgresMemoryStore::VectorSearch(const CollectionRow& row,

@@ -36,6 +36,13 @@ Result<CachedIndex> BuildCachedIndex(const CollectionRow& row, VectorRows rows) 
   return cached;
 }
 
+const std::unordered_map<int64_t, std::string>* CurrentIds(
+    const std::map<int64_t, CachedIndex>& indexes, const CollectionRow& row) {
+  auto found = indexes.find(row.id);
+  return found != indexes.end() && found->second.version == row.version ? &found->second.ids
+                                                                        : nullptr;
+}
+
 Status ApplyIndexChanges(CachedIndex& cached, const std::vector<int64_t>& removed,
                          const std::vector<AddedVector>& added) {
   for (int64_t label : removed) {

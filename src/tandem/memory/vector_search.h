@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -48,6 +49,10 @@ struct Candidate {
 
 // Builds the index of `row` (at row.version) from all its vectors, on all cores.
 Result<CachedIndex> BuildCachedIndex(const CollectionRow& row, VectorRows rows);
+
+// The record ids of the cached index of `row` when it reflects the row's version, else null.
+const std::unordered_map<int64_t, std::string>* CurrentIds(
+    const std::map<int64_t, CachedIndex>& indexes, const CollectionRow& row);
 
 // Removes `removed` labels and adds `added` vectors; on error the index may be part-updated and
 // must be rebuilt. Does not change `cached.version`.
