@@ -5,40 +5,13 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-
+#include "support/scripted_model_access.h"
 #include "support/temp_dir.h"
 #include "tandem/agent/controller.h"
 #include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
-
-// Answers from a script; records each request's text and whether the call was tainted.
-class ScriptedModel final : public ModelAccess {
- public:
-  void Push(std::string tool, nlohmann::json args) {
-    replies_.push_back({std::move(tool), args.dump()});
-  }
-  Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) override {
-    std::string text;
-    for (const llm::Message& message : request.messages)
-      text += message.content + "\n";
-    texts.push_back(text);
-    tainted.push_back(context.taint != nullptr && context.taint->tainted());
-    if (replies_.empty()) return MakeError(ErrorCode::kUnavailable, "script exhausted");
-    auto [tool, args] = replies_.front();
-    replies_.pop_front();
-    ModelAnswer answer;
-    answer.response.message = {llm::Role::kAssistant, "", {{"id", tool, args}}, ""};
-    return answer;
-  }
-  std::vector<std::string> texts;
-  std::vector<bool> tainted;
-
- private:
-  std::deque<std::pair<std::string, std::string>> replies_;
-};
 
 class AgentMemoryTest : public ::testing::Test {
  protected:
@@ -60,7 +33,7 @@ class AgentMemoryTest : public ::testing::Test {
   }
 
   // Runs one task to completion with memory.
-  store::TaskRecord RunTask(ScriptedModel& model, const std::string& goal) {
+  store::TaskRecord RunTask(testing::QueuedModelAccess& model, const std::string& goal) {
     AgentMemory agent_memory(memory_.get(), {.enabled = true}, policy_.get());
     Controller controller({.store = store_.get(),
                            .models = &model,
@@ -85,7 +58,7 @@ class AgentMemoryTest : public ::testing::Test {
 
 TEST_F(AgentMemoryTest, ObservationsAndSummaryAreStoredWithTheirLabels) {
   dir_.Write("ws/telescope.txt", "The zanzibar telescope needs calibration every spring.\n");
-  ScriptedModel model;
+  testing::QueuedModelAccess model;
   model.Push("read_file", {{"path", "telescope.txt"}});
   model.Push("finish", {{"summary", "The telescope is calibrated each spring."}});
   store::TaskRecord task = RunTask(model, "Find out when to calibrate the telescope");
@@ -110,7 +83,7 @@ TEST_F(AgentMemoryTest, ObservationsAndSummaryAreStoredWithTheirLabels) {
 
 TEST_F(AgentMemoryTest, ObservationsOfATaintedTaskAreLabelledSensitive) {
   dir_.Write("ws/contacts.txt", "Write to jane.doe@example.com about the zanzibar order.\n");
-  ScriptedModel model;
+  testing::QueuedModelAccess model;
   model.Push("read_file", {{"path", "contacts.txt"}});
   model.Push("finish", {{"summary", "found the contact"}});
   RunTask(model, "Find the contact for the order");
@@ -122,19 +95,19 @@ TEST_F(AgentMemoryTest, ObservationsOfATaintedTaskAreLabelledSensitive) {
 
 TEST_F(AgentMemoryTest, AnotherTasksObservationIsRecalledIntoThePrompt) {
   dir_.Write("ws/telescope.txt", "The zanzibar telescope needs calibration every spring.\n");
-  ScriptedModel first;
+  testing::QueuedModelAccess first;
   first.Push("read_file", {{"path", "telescope.txt"}});
   first.Push("finish", {{"summary", "spring"}});
   RunTask(first, "Read the telescope notes");
   // The recalling task's own first prompt has no steps: the memory can only come from recall.
-  EXPECT_EQ(first.texts[0].find("needs calibration every spring"), std::string::npos);
+  EXPECT_EQ(first.calls[0].Text().find("needs calibration every spring"), std::string::npos);
 
-  ScriptedModel second;
+  testing::QueuedModelAccess second;
   second.Push("finish", {{"summary", "spring"}});
   store::TaskRecord task = RunTask(second, "When should the zanzibar telescope get calibration?");
-  ASSERT_EQ(second.texts.size(), 1u);
-  EXPECT_NE(second.texts[0].find("needs calibration every spring"), std::string::npos);
-  EXPECT_FALSE(second.tainted[0]);
+  ASSERT_EQ(second.calls.size(), 1u);
+  EXPECT_NE(second.calls[0].Text().find("needs calibration every spring"), std::string::npos);
+  EXPECT_FALSE(second.calls[0].tainted);
   EXPECT_EQ(task.taint, "") << "nothing sensitive was recalled";
 }
 
@@ -146,11 +119,11 @@ TEST_F(AgentMemoryTest, RecalledSensitiveMemoryTaintsTheTaskBeforeItsCall) {
         .document = "Quarterly zanzibar figures are in the board folder.",
         .metadata = {
             {"task", "old"}, {"step", 1}, {"tool", "read_file"}, {"taint", kTaintSensitive}}}}));
-  ScriptedModel model;
+  testing::QueuedModelAccess model;
   model.Push("finish", {{"summary", "noted"}});
   store::TaskRecord task = RunTask(model, "Where are the zanzibar figures?");
-  ASSERT_EQ(model.tainted.size(), 1u);
-  EXPECT_TRUE(model.tainted[0]) << "the call carrying the sensitive memory must be tainted";
+  ASSERT_EQ(model.calls.size(), 1u);
+  EXPECT_TRUE(model.calls[0].tainted) << "the call carrying the sensitive memory must be tainted";
   EXPECT_NE(task.taint.find("memory_recall"), std::string::npos) << task.taint;
   auto events = store_->ListEvents(task.id);
   ASSERT_TRUE(events);
@@ -166,11 +139,11 @@ TEST_F(AgentMemoryTest, UnrelatedGoalRecallsNothing) {
                            {{.id = "old:1",
                              .document = "Quarterly zanzibar figures are in the board folder.",
                              .metadata = {{"task", "old"}, {"taint", kTaintSensitive}}}}));
-  ScriptedModel model;
+  testing::QueuedModelAccess model;
   model.Push("finish", {{"summary", "ok"}});
   store::TaskRecord task = RunTask(model, "Write a haiku about autumn");
-  EXPECT_FALSE(model.tainted[0]);
-  EXPECT_EQ(model.texts[0].find("zanzibar"), std::string::npos);
+  EXPECT_FALSE(model.calls[0].tainted);
+  EXPECT_EQ(model.calls[0].Text().find("zanzibar"), std::string::npos);
   EXPECT_EQ(task.taint, "");
 }
 

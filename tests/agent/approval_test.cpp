@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <deque>
 
+#include "support/scripted_model_access.h"
 #include "support/temp_dir.h"
 #include "tandem/agent/controller.h"
 #include "tandem/agent/terminal_approver.h"
@@ -22,35 +23,6 @@ namespace {
 using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// Answers with queued tool calls (optionally streaming a text first) and keeps every request.
-class ScriptedModel final : public ModelAccess {
- public:
-  void Push(std::string tool, json args, std::string text = "") {
-    replies_.push_back({std::move(tool), args.dump(), std::move(text)});
-  }
-  Result<ModelAnswer> Call(const llm::ChatRequest& request, const CallContext& context) override {
-    requests.push_back(request);
-    streamed.push_back(context.stream);
-    if (replies_.empty()) return MakeError(ErrorCode::kUnavailable, "script exhausted");
-    Reply reply = replies_.front();
-    replies_.pop_front();
-    if (context.stream && context.on_text && !reply.text.empty()) context.on_text(reply.text);
-    ModelAnswer answer;
-    answer.response.message = {
-        llm::Role::kAssistant, reply.text, {{"call", reply.tool, reply.args}}, ""};
-    answer.provider = "scripted";
-    return answer;
-  }
-  std::vector<llm::ChatRequest> requests;
-  std::vector<bool> streamed;
-
- private:
-  struct Reply {
-    std::string tool, args, text;
-  };
-  std::deque<Reply> replies_;
-};
 
 // An external tool ("send_note") that counts its runs.
 class NoteTool final : public tools::Tool {
@@ -157,7 +129,7 @@ class ApprovalTest : public ::testing::Test {
   std::unique_ptr<store::TaskStore> store_;
   tools::Registry registry_;
   tools::ToolsConfig tools_config_;
-  ScriptedModel model_;
+  testing::QueuedModelAccess model_;
   RecordingSink sink_;
   ScriptedApprover approver_;
   int note_runs_ = 0;
@@ -220,7 +192,7 @@ TEST_F(ApprovalTest, RefusedCallDoesNotRunAndTheModelIsTold) {
   EXPECT_TRUE(step.result_is_error);
   EXPECT_THAT(step.result, HasSubstr("refused"));
   EXPECT_EQ(Approval(step)["decision"], "refused");
-  EXPECT_THAT(model_.requests[1].messages.back().content, HasSubstr("refused"));
+  EXPECT_THAT(model_.calls[1].request.messages.back().content, HasSubstr("refused"));
   EXPECT_THAT(sink_.types, ::testing::Contains("approval_refused"));
 }
 
@@ -237,8 +209,8 @@ TEST_F(ApprovalTest, FeedbackIsNotRunAndReachesTheModelNextTurn) {
   EXPECT_THAT(steps[0].result, HasSubstr("be more formal"));
   EXPECT_EQ(Approval(steps[0])["decision"], "feedback");
   EXPECT_EQ(Approval(steps[0])["feedback"], "be more formal");
-  ASSERT_GE(model_.requests.size(), 2u);
-  EXPECT_THAT(model_.requests[1].messages.back().content, HasSubstr("be more formal"));
+  ASSERT_GE(model_.calls.size(), 2u);
+  EXPECT_THAT(model_.calls[1].request.messages.back().content, HasSubstr("be more formal"));
   EXPECT_THAT(sink_.types, ::testing::Contains("feedback"));
 }
 
@@ -338,7 +310,8 @@ TEST_F(ApprovalTest, StreamsModelTextAndReportsProgressToALiveSink) {
   auto task = controller.Create("Look", dir_.path() / "ws", {});
   ASSERT_TRUE(task);
   ASSERT_TRUE(controller.Run(task->id, {.max_steps = 7, .budget = {.usd = 2.5}}));
-  EXPECT_THAT(model_.streamed, ElementsAre(true, true));
+  ASSERT_EQ(model_.calls.size(), 2u);
+  EXPECT_TRUE(model_.calls[0].streamed && model_.calls[1].streamed);
   EXPECT_EQ(live.text_, "Let me look.Done.");
   ASSERT_GE(live.progress_.size(), 3u);  // Before each model call and at the end.
   EXPECT_EQ(live.progress_[0].step, 0);
@@ -352,7 +325,8 @@ TEST_F(ApprovalTest, StreamsModelTextAndReportsProgressToALiveSink) {
 TEST_F(ApprovalTest, PlainSinkGetsNoStreamedRequests) {
   model_.Push("finish", {{"summary", "done"}});
   RunTask(&approver_);
-  EXPECT_THAT(model_.streamed, ElementsAre(false));
+  ASSERT_EQ(model_.calls.size(), 1u);
+  EXPECT_FALSE(model_.calls[0].streamed);
 }
 
 // --- untrusted arguments ---

@@ -5,39 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <deque>
-
+#include "support/scripted_model_access.h"
 #include "support/temp_dir.h"
 #include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
-
-// Answers with queued tool calls and records the context of every call.
-class ScriptedModelAccess final : public ModelAccess {
- public:
-  void Push(std::string tool, nlohmann::json args) {
-    replies_.push_back({std::move(tool), args.dump()});
-  }
-  Result<ModelAnswer> Call(const llm::ChatRequest&, const CallContext& context) override {
-    calls.push_back({context.taint != nullptr && context.taint->tainted(), context.escalate});
-    if (replies_.empty()) return MakeError(ErrorCode::kUnavailable, "script exhausted");
-    auto [tool, args] = replies_.front();
-    replies_.pop_front();
-    ModelAnswer answer;
-    answer.response.message = {llm::Role::kAssistant, "", {{"id", tool, args}}, ""};
-    answer.provider = "scripted";
-    return answer;
-  }
-  struct Seen {
-    bool tainted;
-    bool escalate;
-  };
-  std::vector<Seen> calls;
-
- private:
-  std::deque<std::pair<std::string, std::string>> replies_;
-};
 
 // A tool with an external effect that records whether it ever ran.
 class ExternalTool final : public tools::Tool {
@@ -82,7 +55,7 @@ class ControllerTest : public ::testing::Test {
   std::unique_ptr<store::TaskStore> store_;
   tools::Registry registry_;
   std::unique_ptr<router::Policy> policy_;
-  ScriptedModelAccess model_;
+  testing::QueuedModelAccess model_;
 };
 
 TEST_F(ControllerTest, SensitiveFileReadTaintsEveryLaterCall) {

@@ -5,36 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-
+#include "support/scripted_model_access.h"
 #include "support/temp_dir.h"
 #include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
-
-// One script for parent and children (they call in turn); records who called and taint.
-class ScriptedModel final : public ModelAccess {
- public:
-  void Push(std::string tool, nlohmann::json args) {
-    replies_.push_back({std::move(tool), args.dump()});
-  }
-  Result<ModelAnswer> Call(const llm::ChatRequest&, const CallContext& context) override {
-    callers.push_back(context.task_id);
-    tainted.push_back(context.taint != nullptr && context.taint->tainted());
-    if (replies_.empty()) return MakeError(ErrorCode::kUnavailable, "script exhausted");
-    auto [tool, args] = replies_.front();
-    replies_.pop_front();
-    ModelAnswer answer;
-    answer.response.message = {llm::Role::kAssistant, "", {{"id", tool, args}}, ""};
-    return answer;
-  }
-  std::vector<std::string> callers;
-  std::vector<bool> tainted;
-
- private:
-  std::deque<std::pair<std::string, std::string>> replies_;
-};
 
 class DelegateTest : public ::testing::Test {
  protected:
@@ -77,7 +53,7 @@ class DelegateTest : public ::testing::Test {
   tools::Registry registry_;
   DelegateTool* delegate_ = nullptr;
   std::unique_ptr<router::Policy> policy_;
-  ScriptedModel model_;
+  testing::QueuedModelAccess model_;
   ControllerDeps deps_;
   std::string parent_id_;
 };
@@ -98,7 +74,10 @@ TEST_F(DelegateTest, ChildRunsToCompletionAndItsSummaryIsTheObservation) {
   EXPECT_EQ(child.status, store::TaskStatus::kSucceeded);
   EXPECT_EQ(child.goal, "Write hello to child.txt");
   EXPECT_EQ(testing::ReadFile(dir_.path() / "ws" / "child.txt"), "hello");
-  EXPECT_EQ(model_.callers, (std::vector<std::string>{parent_id_, child.id, child.id, parent_id_}));
+  std::vector<std::string> callers;
+  for (const auto& call : model_.calls)
+    callers.push_back(call.task_id);
+  EXPECT_EQ(callers, (std::vector<std::string>{parent_id_, child.id, child.id, parent_id_}));
 
   auto steps = store_->ListSteps(parent_id_);
   ASSERT_TRUE(steps);
@@ -129,7 +108,7 @@ TEST_F(DelegateTest, ChildBudgetIsCarvedFromTheParentsAndCountsAgainstIt) {
   // The parent's 1 call plus the child's 2 use up the parent's 3.
   EXPECT_EQ(outcome->status, store::TaskStatus::kStopped);
   EXPECT_NE(outcome->stop_reason.find("budget"), std::string::npos) << outcome->stop_reason;
-  EXPECT_EQ(model_.callers.size(), 3u) << "the parent made no call after its budget ran out";
+  EXPECT_EQ(model_.calls.size(), 3u) << "the parent made no call after its budget ran out";
 }
 
 TEST_F(DelegateTest, ChildInheritsTheParentsTaint) {
@@ -138,8 +117,8 @@ TEST_F(DelegateTest, ChildInheritsTheParentsTaint) {
   model_.Push("finish", {{"summary", "done"}});
   auto outcome = RunParent("Call +86 138 0013 8000 about the offer");
   ASSERT_TRUE(outcome) << outcome.error().message();
-  ASSERT_EQ(model_.tainted.size(), 3u);
-  EXPECT_TRUE(model_.tainted[1]) << "the child's first call carries the parent's taint";
+  ASSERT_EQ(model_.calls.size(), 3u);
+  EXPECT_TRUE(model_.calls[1].tainted) << "the child's first call carries the parent's taint";
   std::vector<store::TaskRecord> children = Children();
   ASSERT_EQ(children.size(), 1u);
   EXPECT_NE(children[0].taint.find("parent_task"), std::string::npos) << children[0].taint;
@@ -153,9 +132,9 @@ TEST_F(DelegateTest, TaintTheChildMeetsReachesTheParent) {
   model_.Push("finish", {{"summary", "done"}});
   auto outcome = RunParent("Count the contacts");
   ASSERT_TRUE(outcome) << outcome.error().message();
-  ASSERT_EQ(model_.tainted.size(), 4u);
-  EXPECT_FALSE(model_.tainted[0]);
-  EXPECT_TRUE(model_.tainted[3]) << "the parent's call after the child read sensitive data";
+  ASSERT_EQ(model_.calls.size(), 4u);
+  EXPECT_FALSE(model_.calls[0].tainted);
+  EXPECT_TRUE(model_.calls[3].tainted) << "the parent's call after the child read sensitive data";
   auto parent = store_->GetTask(parent_id_);
   ASSERT_TRUE(parent && *parent);
   EXPECT_NE((*parent)->taint.find("email"), std::string::npos) << (*parent)->taint;

@@ -31,13 +31,8 @@ using ::testing::UnorderedElementsAre;
 class PostgresMemoryStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = ::tandem::testing::SharedPostgresServer();
-    if (!server && server.error().code() == ErrorCode::kNotFound) {
-      GTEST_SKIP() << server.error().message();
-    }
-    ASSERT_TRUE(server) << server.error().message();
-    server_ = *server;
-    auto url = server_->CreateDatabase();
+    auto url = ::tandem::testing::CreateTestDatabase();
+    if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
     ASSERT_TRUE(url) << url.error().message();
     url_ = *url;
   }
@@ -79,7 +74,6 @@ class PostgresMemoryStoreTest : public ::testing::Test {
     return ids;
   }
 
-  ::tandem::testing::PostgresServer* server_ = nullptr;
   std::string url_;
   ::tandem::testing::TempDir dir_;
 };
@@ -288,7 +282,8 @@ TEST_F(PostgresMemoryStoreTest, BadUrlsGetClearErrorsWithoutThePassword) {
   EXPECT_THAT(refused.error().message(), HasSubstr("postgresql://tandem@127.0.0.1:"));
   EXPECT_THAT(refused.error().message(), Not(HasSubstr("hunter2")));
 
-  auto missing = PostgresMemoryStore::Open(server_->Url("no_such_database"), {}, nullptr);
+  auto missing = PostgresMemoryStore::Open(
+      (*::tandem::testing::SharedPostgresServer())->Url("no_such_database"), {}, nullptr);
   ASSERT_FALSE(missing);
   EXPECT_THAT(missing.error().message(), HasSubstr("does not exist"));
 }

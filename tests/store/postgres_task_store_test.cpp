@@ -26,13 +26,8 @@ using ::testing::Not;
 class PostgresTaskStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::SharedPostgresServer();
-    if (!server && server.error().code() == ErrorCode::kNotFound) {
-      GTEST_SKIP() << server.error().message();
-    }
-    ASSERT_TRUE(server) << server.error().message();
-    server_ = *server;
-    auto url = server_->CreateDatabase();
+    auto url = testing::CreateTestDatabase();
+    if (!url && url.error().code() == ErrorCode::kNotFound) GTEST_SKIP() << url.error().message();
     ASSERT_TRUE(url) << url.error().message();
     url_ = *url;
   }
@@ -44,7 +39,6 @@ class PostgresTaskStoreTest : public ::testing::Test {
     return connection ? std::move(*connection) : nullptr;
   }
 
-  testing::PostgresServer* server_ = nullptr;
   std::string url_;
 };
 
@@ -192,7 +186,7 @@ TEST_F(PostgresTaskStoreTest, AnUnreachableServerIsUnavailableNamingTheUrlWithou
 }
 
 TEST_F(PostgresTaskStoreTest, AMissingDatabaseIsNamedInTheError) {
-  std::string url = server_->Url("no_such_database");
+  std::string url = (*testing::SharedPostgresServer())->Url("no_such_database");
   auto store = OpenTaskStore(url, "/");
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code(), ErrorCode::kUnavailable);
