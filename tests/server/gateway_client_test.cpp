@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "gateway_config.h"
 #include "support/free_port.h"
 #include "support/process.h"
 #include "support/scripted_model_server.h"
@@ -53,28 +54,7 @@ TEST(GatewayClientTest, OfficialOpenAiNodeClientWorksAgainstTandemServe) {
   testing::TempDir dir;
   testing::ScriptedModelServer local;
   testing::ScriptedModelServer cloud;
-  dir.Write("tandem.toml", R"(
-[routing]
-generic = "cloud"
-[[routing.profiles]]
-name = "private"
-description = "Local models only"
-zones = ["local"]
-[[providers]]
-name = "local"
-base_url = ")" + local.base_url() +
-                               R"("
-model = "local-model"
-zone = "local"
-embedding_model = "local-embed"
-[[providers]]
-name = "cloud"
-base_url = ")" + cloud.base_url() +
-                               R"("
-model = "gpt-4o-mini"
-zone = "cloud"
-embedding_model = "text-embedding-3-small"
-)");
+  dir.Write("tandem.toml", GatewayTestConfig(local.base_url(), cloud.base_url()));
   testing::ProcessOptions options{
       .working_dir = dir.path().string(),
       .env = {{"TANDEM_HOME", (dir.path() / "home").string()}, {"TANDEM_LOG_LEVEL", "warn"}}};

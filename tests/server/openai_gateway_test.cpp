@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "gateway_config.h"
 #include "support/scripted_model_server.h"
 #include "support/temp_dir.h"
 #include "tandem/agent/model_access.h"
@@ -40,32 +41,12 @@ class OpenAiGatewayTest : public ::testing::Test {
     load.environment =
         std::map<std::string, std::string>{{"TANDEM_HOME", (dir_.path() / "home").string()}};
     load.working_dir = dir_.path();
-    std::string toml = R"(
-[routing]
-generic = "cloud"
-[[routing.profiles]]
-name = "private"
-description = "Local models only, whatever the content"
-zones = ["local"]
+    std::string toml = GatewayTestConfig(local_.base_url(), cloud_.base_url(), R"(
 [[routing.profiles]]
 name = "cheap"
 description = "Cheapest model first"
 generic = "cheapest"
-[[providers]]
-name = "local"
-base_url = ")" + local_.base_url() +
-                       R"("
-model = "local-model"
-zone = "local"
-embedding_model = "local-embed"
-[[providers]]
-name = "cloud"
-base_url = ")" + cloud_.base_url() +
-                       R"("
-model = "gpt-4o-mini"
-zone = "cloud"
-embedding_model = "text-embedding-3-small"
-)";
+)");
     auto config = ParseConfig(toml, "tandem.toml", load);
     ASSERT_TRUE(config) << config.error().message();
     config_ = std::move(*config);
