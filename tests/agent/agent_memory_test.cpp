@@ -5,31 +5,23 @@
 
 #include <gtest/gtest.h>
 
+#include "agent_fixture.h"
 #include "support/scripted_model_access.h"
-#include "support/temp_dir.h"
 #include "tandem/agent/controller.h"
-#include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
 
-class AgentMemoryTest : public ::testing::Test {
+class AgentMemoryTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
-    ASSERT_TRUE(opened);
-    store_ = std::move(*opened);
+    AgentTest::SetUp();
+    if (HasFatalFailure()) return;
     auto memory = memory::MemoryStore::Open(dir_.path() / "memory", {}, nullptr);
     ASSERT_TRUE(memory) << memory.error().message();
     memory_ = std::move(*memory);
-    ASSERT_TRUE(tools::RegisterFileTools(registry_));
-    ConfigLoadOptions options;
-    options.environment = std::map<std::string, std::string>{};
-    auto config = ParseConfig("[routing]\ngeneric = \"cloud\"\n", "tandem.toml", options);
-    ASSERT_TRUE(config) << config.error().message();
-    auto policy = router::Policy::Create(*config);
-    ASSERT_TRUE(policy) << policy.error().message();
-    policy_ = std::move(*policy);
+    policy_ = CloudPolicy();
+    ASSERT_TRUE(policy_);
   }
 
   // Runs one task to completion with memory.
@@ -49,10 +41,7 @@ class AgentMemoryTest : public ::testing::Test {
     return **stored;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<store::TaskStore> store_;
   std::unique_ptr<memory::MemoryStore> memory_;
-  tools::Registry registry_;
   std::unique_ptr<router::Policy> policy_;
 };
 

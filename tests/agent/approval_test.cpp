@@ -10,12 +10,11 @@
 #include <cstdio>
 #include <deque>
 
+#include "agent_fixture.h"
 #include "support/scripted_model_access.h"
-#include "support/temp_dir.h"
 #include "tandem/agent/controller.h"
 #include "tandem/agent/terminal_approver.h"
 #include "tandem/agent/terminal_view.h"
-#include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
@@ -78,13 +77,11 @@ class RecordingSink final : public EventSink {
   bool wants_text_;
 };
 
-class ApprovalTest : public ::testing::Test {
+class ApprovalTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
-    ASSERT_TRUE(opened);
-    store_ = std::move(*opened);
-    ASSERT_TRUE(tools::RegisterFileTools(registry_));
+    AgentTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(registry_.Register(std::make_unique<NoteTool>(&note_runs_)));
   }
 
@@ -125,9 +122,6 @@ class ApprovalTest : public ::testing::Test {
     model_.Push("send_note", {{"to", "ops"}, {"text", text}});
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<store::TaskStore> store_;
-  tools::Registry registry_;
   tools::ToolsConfig tools_config_;
   testing::QueuedModelAccess model_;
   RecordingSink sink_;

@@ -6,11 +6,10 @@
 
 #include <deque>
 
-#include "support/temp_dir.h"
+#include "agent_fixture.h"
 #include "tandem/agent/controller.h"
 #include "tandem/agent/thoughts.h"
 #include "tandem/llm/token_estimate.h"
-#include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
@@ -59,13 +58,11 @@ class RecordingModel final : public ModelAccess {
   std::deque<std::pair<std::string, std::string>> replies_;
 };
 
-class ContextTest : public ::testing::Test {
+class ContextTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
-    ASSERT_TRUE(opened);
-    store_ = std::move(*opened);
-    ASSERT_TRUE(tools::RegisterFileTools(registry_));
+    AgentTest::SetUp();
+    if (HasFatalFailure()) return;
     for (int i = 0; i < 12; ++i) {
       dir_.Write(fmt::format("ws/f{}.txt", i),
                  std::string(kFileBytes, static_cast<char>('a' + i)) + "\n");
@@ -88,10 +85,6 @@ class ContextTest : public ::testing::Test {
   Controller MakeController(RecordingModel& model) {
     return Controller({.store = store_.get(), .models = &model, .tools = &registry_});
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<store::TaskStore> store_;
-  tools::Registry registry_;
 };
 
 TEST_F(ContextTest, CondensesOncePerOverflowAndExtendsTheSummary) {

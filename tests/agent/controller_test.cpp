@@ -5,9 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agent_fixture.h"
 #include "support/scripted_model_access.h"
-#include "support/temp_dir.h"
-#include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
@@ -30,20 +29,13 @@ class ExternalTool final : public tools::Tool {
   nlohmann::json schema_ = {{"type", "object"}};
 };
 
-class ControllerTest : public ::testing::Test {
+class ControllerTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
-    ASSERT_TRUE(opened);
-    store_ = std::move(*opened);
-    ASSERT_TRUE(tools::RegisterFileTools(registry_));
-    ConfigLoadOptions options;
-    options.environment = std::map<std::string, std::string>{};
-    auto config = ParseConfig("[routing]\ngeneric = \"cloud\"\n", "tandem.toml", options);
-    ASSERT_TRUE(config) << config.error().message();
-    auto policy = router::Policy::Create(*config);
-    ASSERT_TRUE(policy) << policy.error().message();
-    policy_ = std::move(*policy);
+    AgentTest::SetUp();
+    if (HasFatalFailure()) return;
+    policy_ = CloudPolicy();
+    ASSERT_TRUE(policy_);
   }
 
   Controller MakeController() {
@@ -51,9 +43,6 @@ class ControllerTest : public ::testing::Test {
         {.store = store_.get(), .models = &model_, .tools = &registry_, .policy = policy_.get()});
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<store::TaskStore> store_;
-  tools::Registry registry_;
   std::unique_ptr<router::Policy> policy_;
   testing::QueuedModelAccess model_;
 };

@@ -5,30 +5,22 @@
 
 #include <gtest/gtest.h>
 
+#include "agent_fixture.h"
 #include "support/scripted_model_access.h"
-#include "support/temp_dir.h"
-#include "tandem/tools/file_tools.h"
 
 namespace tandem::agent {
 namespace {
 
-class DelegateTest : public ::testing::Test {
+class DelegateTest : public AgentTest {
  protected:
   void SetUp() override {
-    auto opened = store::TaskStore::Open(dir_.path() / "tandem.db");
-    ASSERT_TRUE(opened);
-    store_ = std::move(*opened);
-    ASSERT_TRUE(tools::RegisterFileTools(registry_));
+    AgentTest::SetUp();
+    if (HasFatalFailure()) return;
     auto delegate = std::make_unique<DelegateTool>();
     delegate_ = delegate.get();
     ASSERT_TRUE(registry_.Register(std::move(delegate)));
-    ConfigLoadOptions options;
-    options.environment = std::map<std::string, std::string>{};
-    auto config = ParseConfig("[routing]\ngeneric = \"cloud\"\n", "tandem.toml", options);
-    ASSERT_TRUE(config) << config.error().message();
-    auto policy = router::Policy::Create(*config);
-    ASSERT_TRUE(policy) << policy.error().message();
-    policy_ = std::move(*policy);
+    policy_ = CloudPolicy();
+    ASSERT_TRUE(policy_);
     deps_ = {
         .store = store_.get(), .models = &model_, .tools = &registry_, .policy = policy_.get()};
     delegate_->Bind(deps_);
@@ -48,9 +40,6 @@ class DelegateTest : public ::testing::Test {
     return children ? *children : std::vector<store::TaskRecord>{};
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<store::TaskStore> store_;
-  tools::Registry registry_;
   DelegateTool* delegate_ = nullptr;
   std::unique_ptr<router::Policy> policy_;
   testing::QueuedModelAccess model_;
