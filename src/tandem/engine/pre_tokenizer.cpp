@@ -159,6 +159,25 @@ bool IsContractionLetter(uint32_t a, bool fold_case) {
   return a == 's' || a == 't' || a == 'm' || a == 'd';
 }
 
+// 's|'t|'re|'ve|'m|'ll|'d at pos: where the contraction ends, or pos when none starts there.
+size_t ContractionEnd(const Scanner& s, size_t pos, size_t end, bool fold_case) {
+  if (s.Cp(pos, end) != '\'' || pos + 1 >= end) return pos;
+  if (IsContractionLetter(s.Cp(pos + 1, end), fold_case)) return pos + 2;
+  if (pos + 2 < end && IsContractionTail(s.Cp(pos + 1, end), s.Cp(pos + 2, end), fold_case)) {
+    return pos + 3;
+  }
+  return pos;
+}
+
+// \s+(?!\S)|\s+ at pos: where the piece ends (a run before a word leaves its last space to
+// prefix the word), or pos when no whitespace starts there.
+size_t WhitespaceEnd(const Scanner& s, size_t pos, size_t end) {
+  size_t n = 0;
+  while (s.At(pos + n, end).whitespace)
+    ++n;
+  return n > 1 && pos + n < end ? pos + n - 1 : pos + n;
+}
+
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 Chunks SplitGpt2(const Scanner& s, const Chunks& chunks) {
   Chunks out;
@@ -167,15 +186,9 @@ Chunks SplitGpt2(const Scanner& s, const Chunks& chunks) {
     for (size_t pos = begin; pos < end;) {
       uint32_t cp = s.Cp(pos, end);
       Flags flags = s.At(pos, end);
-      if (cp == '\'' && pos + 1 < end) {
-        if (IsContractionLetter(s.Cp(pos + 1, end), false)) {
-          pos += sink.Add(pos + 2);
-          continue;
-        }
-        if (pos + 2 < end && IsContractionTail(s.Cp(pos + 1, end), s.Cp(pos + 2, end), false)) {
-          pos += sink.Add(pos + 3);
-          continue;
-        }
+      if (size_t contraction = ContractionEnd(s, pos, end, false); contraction > pos) {
+        pos += sink.Add(contraction);
+        continue;
       }
       Flags f2 = cp == ' ' ? s.At(pos + 1, end) : flags;
       if (f2.letter() || f2.number()) {
@@ -196,16 +209,8 @@ Chunks SplitGpt2(const Scanner& s, const Chunks& chunks) {
         sink.Add(pos);
         continue;
       }
-      size_t n_ws = 0;
-      while (s.At(pos + n_ws, end).whitespace)
-        ++n_ws;
-      if (n_ws > 1 && pos + n_ws < end) {
-        pos += n_ws - 1;  // \s+(?!\S): leave the last space to prefix the next word
-        sink.Add(pos);
-        continue;
-      }
-      if (n_ws > 0) {
-        pos += n_ws;
+      if (size_t whitespace = WhitespaceEnd(s, pos, end); whitespace > pos) {
+        pos = whitespace;
         sink.Add(pos);
         continue;
       }
@@ -224,15 +229,9 @@ Chunks SplitLlama3(const Scanner& s, const Chunks& chunks, size_t max_digits) {
     for (size_t pos = begin; pos < end;) {
       uint32_t cp = s.Cp(pos, end);
       Flags flags = s.At(pos, end);
-      if (cp == '\'' && pos + 1 < end) {
-        if (IsContractionLetter(s.Cp(pos + 1, end), true)) {
-          pos += sink.Add(pos + 2);
-          continue;
-        }
-        if (pos + 2 < end && IsContractionTail(s.Cp(pos + 1, end), s.Cp(pos + 2, end), true)) {
-          pos += sink.Add(pos + 3);
-          continue;
-        }
+      if (size_t contraction = ContractionEnd(s, pos, end, true); contraction > pos) {
+        pos += sink.Add(contraction);
+        continue;
       }
       if (!(cp == '\r' || cp == '\n' || flags.number())) {
         if (flags.letter() || s.At(pos + 1, end).letter()) {
@@ -267,25 +266,18 @@ Chunks SplitLlama3(const Scanner& s, const Chunks& chunks, size_t max_digits) {
         sink.Add(pos);
         continue;
       }
-      size_t n_ws = 0;
+      // \s*[\r\n]+ comes first: a whitespace run ends after its last line break.
       size_t last_line_break_end = 0;
-      while (s.At(pos + n_ws, end).whitespace) {
-        uint32_t c = s.Cp(pos + n_ws, end);
-        if (c == '\r' || c == '\n') last_line_break_end = pos + n_ws + 1;
-        ++n_ws;
+      for (size_t i = pos; s.At(i, end).whitespace; ++i) {
+        if (s.Cp(i, end) == '\r' || s.Cp(i, end) == '\n') last_line_break_end = i + 1;
       }
       if (last_line_break_end > 0) {
         pos = last_line_break_end;
         sink.Add(pos);
         continue;
       }
-      if (n_ws > 1 && pos + n_ws < end) {
-        pos += n_ws - 1;
-        sink.Add(pos);
-        continue;
-      }
-      if (n_ws > 0) {
-        pos += n_ws;
+      if (size_t whitespace = WhitespaceEnd(s, pos, end); whitespace > pos) {
+        pos = whitespace;
         sink.Add(pos);
         continue;
       }
