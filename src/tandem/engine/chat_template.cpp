@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace tandem::engine {
 namespace {
@@ -75,6 +76,25 @@ void WriteToolInstructions(Writer& w, std::span<const ToolSpec> tools) {
   w.T("\n</tools>\n\nFor each function call, return a json object with function name and "
       "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
       "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>");
+}
+
+// The system text, then the generic tool instructions when there are tools.
+void WriteSystemAndTools(Writer& w, std::string_view system, std::span<const ToolSpec> tools) {
+  w.T(system);
+  if (tools.empty()) return;
+  if (!system.empty()) w.T("\n\n");
+  WriteToolInstructions(w, tools);
+}
+
+// A leading system message's text (nullopt when there is none), and where the other messages
+// start.
+struct LeadingSystem {
+  std::optional<std::string_view> text;
+  size_t rest = 0;
+};
+LeadingSystem SplitLeadingSystem(std::span<const Message> messages) {
+  if (messages.empty() || messages[0].role != Role::kSystem) return {};
+  return {messages[0].content, 1};
 }
 
 // "<tool_call>\n{...}\n</tool_call>" blocks, one per call, each preceded by a newline when
@@ -384,9 +404,8 @@ void ChatTemplate::RenderChatMl(std::span<const Message> messages, std::span<con
   bool has_system = !messages.empty() && messages[0].role == Role::kSystem;
   std::string_view system = has_system ? std::string_view(messages[0].content) : default_system_;
   if (!tools.empty()) {
-    w.M("<|im_start|>system\n").T(system);
-    if (!system.empty()) w.T("\n\n");
-    WriteToolInstructions(w, tools);
+    w.M("<|im_start|>system\n");
+    WriteSystemAndTools(w, system, tools);
     w.M("<|im_end|>\n");
   } else if (has_system || !system.empty()) {
     w.M("<|im_start|>system\n").T(system).M("<|im_end|>\n");
@@ -418,13 +437,9 @@ void ChatTemplate::RenderLlama3(std::span<const Message> messages, std::span<con
                                 const RenderOptions& options, RenderedPrompt& out) const {
   Writer w(out);
   w.M(bos_);
-  size_t first = 0;
-  std::string_view system;
-  if (!messages.empty() && messages[0].role == Role::kSystem) {
-    system = Trim(messages[0].content);
-    first = 1;
-  }
-  if (llama31_header_ || !tools.empty() || first == 1) {
+  auto [leading, first] = SplitLeadingSystem(messages);
+  std::string_view system = Trim(leading.value_or(""));
+  if (llama31_header_ || !tools.empty() || leading) {
     w.M("<|start_header_id|>system<|end_header_id|>\n\n");
     if (!tools.empty()) w.T("Environment: ipython\n");
     if (llama31_header_) w.T("Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
@@ -472,12 +487,8 @@ void ChatTemplate::RenderLlama3(std::span<const Message> messages, std::span<con
 void ChatTemplate::RenderLlama2(std::span<const Message> messages, std::span<const ToolSpec> tools,
                                 const RenderOptions& options, RenderedPrompt& out) const {
   Writer w(out);
-  size_t first = 0;
-  std::string system;
-  if (!messages.empty() && messages[0].role == Role::kSystem) {
-    system = messages[0].content;
-    first = 1;
-  }
+  auto [leading, first] = SplitLeadingSystem(messages);
+  std::string_view system = leading.value_or("");
   bool system_pending = !system.empty() || !tools.empty();
   for (size_t i = first; i < messages.size(); ++i) {
     const Message& m = messages[i];
@@ -491,11 +502,8 @@ void ChatTemplate::RenderLlama2(std::span<const Message> messages, std::span<con
     }
     w.M(bos_).M("[INST] ");
     if (system_pending) {
-      w.M("<<SYS>>\n").T(system);
-      if (!tools.empty()) {
-        if (!system.empty()) w.T("\n\n");
-        WriteToolInstructions(w, tools);
-      }
+      w.M("<<SYS>>\n");
+      WriteSystemAndTools(w, system, tools);
       w.M("\n<</SYS>>\n\n");
       system_pending = false;
     }
@@ -514,12 +522,7 @@ void ChatTemplate::RenderLlama2(std::span<const Message> messages, std::span<con
 void ChatTemplate::RenderMistral(std::span<const Message> messages, std::span<const ToolSpec> tools,
                                  const RenderOptions& options, RenderedPrompt& out) const {
   Writer w(out);
-  size_t first = 0;
-  std::optional<std::string> system;
-  if (!messages.empty() && messages[0].role == Role::kSystem) {
-    system = messages[0].content;
-    first = 1;
-  }
+  auto [system, first] = SplitLeadingSystem(messages);
   size_t last_user = messages.size();
   for (size_t i = first; i < messages.size(); ++i) {
     if (messages[i].role == Role::kUser) last_user = i;
@@ -575,18 +578,11 @@ void ChatTemplate::RenderMistral(std::span<const Message> messages, std::span<co
 void ChatTemplate::RenderPhi3(std::span<const Message> messages, std::span<const ToolSpec> tools,
                               const RenderOptions& options, RenderedPrompt& out) const {
   Writer w(out);
-  size_t first = 0;
-  std::string system;
-  if (!messages.empty() && messages[0].role == Role::kSystem) {
-    system = messages[0].content;
-    first = 1;
-  }
+  auto [leading, first] = SplitLeadingSystem(messages);
+  std::string_view system = leading.value_or("");
   if (!system.empty() || !tools.empty()) {
-    w.M("<|system|>\n").T(system);
-    if (!tools.empty()) {
-      if (!system.empty()) w.T("\n\n");
-      WriteToolInstructions(w, tools);
-    }
+    w.M("<|system|>\n");
+    WriteSystemAndTools(w, system, tools);
     w.M("<|end|>\n");
   }
   for (size_t i = first; i < messages.size(); ++i) {
@@ -621,18 +617,11 @@ void ChatTemplate::RenderGeneric(std::span<const Message> messages, std::span<co
                                  const RenderOptions& options, RenderedPrompt& out) const {
   Writer w(out);
   w.M(bos_);
-  size_t first = 0;
-  std::string system;
-  if (!messages.empty() && messages[0].role == Role::kSystem) {
-    system = messages[0].content;
-    first = 1;
-  }
+  auto [leading, first] = SplitLeadingSystem(messages);
+  std::string_view system = leading.value_or("");
   if (!system.empty() || !tools.empty()) {
-    w.T("System: ").T(system);
-    if (!tools.empty()) {
-      if (!system.empty()) w.T("\n\n");
-      WriteToolInstructions(w, tools);
-    }
+    w.T("System: ");
+    WriteSystemAndTools(w, system, tools);
     w.T("\n\n");
   }
   for (size_t i = first; i < messages.size(); ++i) {
