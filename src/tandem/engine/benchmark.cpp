@@ -46,6 +46,41 @@ double MeasureCopyBandwidth(ThreadPool& pool, size_t bytes) {
   return best;
 }
 
+double MeasureInt8MacRate(ThreadPool& pool, double seconds) {
+  // Calibrate on one thread: rounds for about 50 ms per run.
+  constexpr double kRunSeconds = 0.05;
+  int32_t sink = 0;
+  int64_t rounds = 256;
+  double calibration = 0.0;
+  for (;;) {
+    auto start = std::chrono::steady_clock::now();
+    if (RunInt8MacProbe(rounds, &sink) == 0) return 0.0;
+    calibration = Seconds(start);
+    if (calibration >= kRunSeconds / 5) break;
+    rounds *= 4;
+  }
+  rounds = std::max<int64_t>(
+      1, static_cast<int64_t>(static_cast<double>(rounds) * kRunSeconds / calibration));
+  const int n = pool.n_threads();
+  std::vector<int64_t> macs(static_cast<size_t>(n));
+  std::vector<int32_t> sinks(static_cast<size_t>(n));
+  double best = 0.0;
+  const int runs = std::max(1, static_cast<int>(seconds / kRunSeconds));
+  for (int run = 0; run < runs; ++run) {
+    auto start = std::chrono::steady_clock::now();
+    pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        macs[static_cast<size_t>(i)] = RunInt8MacProbe(rounds, &sinks[static_cast<size_t>(i)]);
+    });
+    const double s = Seconds(start);
+    int64_t total = 0;
+    for (int64_t m : macs)
+      total += m;
+    if (s > 0) best = std::max(best, static_cast<double>(total) / s);
+  }
+  return best;
+}
+
 Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options) {
   if (options.prompt_tokens < 1 || options.gen_tokens < 1 || options.repetitions < 1) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -103,6 +138,18 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
   if (result.copy_bandwidth > 0) {
     result.bandwidth_share = static_cast<double>(result.weight_bytes_per_token) *
                              result.gen_tokens_per_s / result.copy_bandwidth;
+  }
+  const Model::MatrixElements elements = model.ElementsPerToken();
+  result.prompt_macs_per_token =
+      static_cast<double>(elements.layers) +
+      static_cast<double>(elements.output) / static_cast<double>(options.prompt_tokens);
+  result.int8_macs_per_s = MeasureInt8MacRate(pool, 0.3);
+  // ffn_down, which every architecture has, stands for the layers' weight type.
+  const bool int8_products =
+      !model.layers().empty() && MultipliesAsInt8(model.layers().front().w_down.type, options.mode);
+  if (int8_products && result.int8_macs_per_s > 0) {
+    result.prompt_compute_share =
+        result.prompt_macs_per_token * result.prompt_tokens_per_s / result.int8_macs_per_s;
   }
   return result;
 }
