@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -65,8 +66,8 @@ double MeasureInt8MacRate(ThreadPool& pool, double seconds) {
   std::vector<int64_t> macs(static_cast<size_t>(n));
   std::vector<int32_t> sinks(static_cast<size_t>(n));
   double best = 0.0;
-  const int runs = std::max(1, static_cast<int>(seconds / kRunSeconds));
-  for (int run = 0; run < runs; ++run) {
+  const long runs = std::max(1L, std::lround(seconds / kRunSeconds));
+  for (long run = 0; run < runs; ++run) {
     auto start = std::chrono::steady_clock::now();
     pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
