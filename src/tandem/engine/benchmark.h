@@ -39,7 +39,8 @@ struct BenchResult {
   // Attention's own products (scores and weighted values) are not counted.
   double prompt_macs_per_token = 0;
   // Peak int8 multiply-adds per second on all the threads at once, with the instruction
-  // sequence of the kernels (MeasureInt8MacRate); 0 with the portable kernels (not measured).
+  // sequence of the kernels, by thread CPU time (MeasureInt8MacRate); 0 with the portable
+  // kernels (not measured).
   double int8_macs_per_s = 0;
   // prompt_macs_per_token x pp / int8_macs_per_s; 0 when not measured or when the layers'
   // products are not int8 (float weights, or ComputeMode::kFloat).
@@ -59,7 +60,9 @@ struct BenchResult {
 double MeasureCopyBandwidth(ThreadPool& pool, size_t bytes);
 
 // Runs RunInt8MacProbe on all the pool's threads at once for about `seconds`; best rate in
-// multiply-adds per second, or 0 where the probe measures nothing (portable kernels).
+// multiply-adds per second, each thread's counted per second of its own CPU time (so other
+// processes on the cores do not lower it), or 0 where the probe measures nothing (portable
+// kernels).
 double MeasureInt8MacRate(ThreadPool& pool, double seconds);
 
 }  // namespace tandem::engine
