@@ -185,6 +185,9 @@ int Bench(const BenchFlags& f) {
                              {"weight_bytes_per_token", r->weight_bytes_per_token},
                              {"copy_bandwidth_bytes_per_s", r->copy_bandwidth},
                              {"bandwidth_share", r->bandwidth_share},
+                             {"prompt_macs_per_token", r->prompt_macs_per_token},
+                             {"int8_macs_per_s", r->int8_macs_per_s},
+                             {"prompt_compute_share", r->prompt_compute_share},
                              {"cpu_utilization", r->cpu_utilization},
                              {"prompt_cpu_utilization", r->prompt_cpu_utilization}}));
     return kExitOk;
@@ -197,6 +200,17 @@ int Bench(const BenchFlags& f) {
   fmt::print("bandwidth    {:.1f} GB/s copy; generation reads {:.1f} MB/token = {:.0f}% of it\n",
              r->copy_bandwidth / 1e9, static_cast<double>(r->weight_bytes_per_token) / 1e6,
              100.0 * r->bandwidth_share);
+  if (r->int8_macs_per_s <= 0) {
+    fmt::print("compute      int8 peak not measured (portable kernels)\n");
+  } else if (r->prompt_compute_share <= 0) {
+    fmt::print("compute      {:.1f} G int8 MAC/s peak; the prompt's products are not int8\n",
+               r->int8_macs_per_s / 1e9);
+  } else {
+    fmt::print(
+        "compute      {:.1f} G int8 MAC/s peak; the prompt does {:.1f} M MAC/token = {:.0f}% "
+        "of it\n",
+        r->int8_macs_per_s / 1e9, r->prompt_macs_per_token / 1e6, 100.0 * r->prompt_compute_share);
+  }
   fmt::print("cpu          {:.0f}% of {} threads during generation, {:.0f}% during the prompt\n",
              100.0 * r->cpu_utilization, r->n_threads, 100.0 * r->prompt_cpu_utilization);
   return kExitOk;

@@ -284,5 +284,19 @@ TEST(DequantizeTest, DecodesKnownBlocks) {
   EXPECT_EQ(out[4], 0.0f);
 }
 
+TEST(Int8MacProbeTest, DoesTheMultiplyAddsItCounts) {
+  int32_t sink = -1;
+  const int64_t macs = RunInt8MacProbe(10, &sink);
+  if (KernelIsaName() == "generic") {
+    EXPECT_EQ(macs, 0);
+    return;
+  }
+  EXPECT_GT(macs, 0);
+  EXPECT_EQ(macs % 10, 0);  // the same count every round
+  EXPECT_EQ(sink, 3 * macs);
+  EXPECT_EQ(RunInt8MacProbe(20, &sink), 2 * macs);
+  EXPECT_EQ(sink, 6 * macs);
+}
+
 }  // namespace
 }  // namespace tandem::engine

@@ -121,6 +121,23 @@ TEST_F(ModelCliTest, BenchRunsASyntheticShape) {
   nlohmann::json out = nlohmann::json::parse(r.out);
   EXPECT_GT(out["gen_tokens_per_s"].get<double>(), 0.0);
   EXPECT_GT(out["weight_bytes_per_token"].get<double>(), 0.0);
+  // tiny: 2 layers of 589824 weights, and the 1024 x 256 output matrix once per 8-token prompt.
+  EXPECT_EQ(out["prompt_macs_per_token"].get<double>(), 2 * 589824 + 1024 * 256 / 8);
+  if (out["isa"] == "generic") {
+    EXPECT_EQ(out["int8_macs_per_s"].get<double>(), 0.0);
+    EXPECT_EQ(out["prompt_compute_share"].get<double>(), 0.0);
+  } else {
+    EXPECT_GT(out["int8_macs_per_s"].get<double>(), 0.0);
+    EXPECT_GT(out["prompt_compute_share"].get<double>(), 0.0);
+    EXPECT_LT(out["prompt_compute_share"].get<double>(), 1.5);
+  }
+  ProcessResult text = RunTandem({"model", "bench", "--shape", "tiny", "--type", "f16",
+                                  "--prompt-tokens", "8", "--gen-tokens", "4", "-r", "1"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  // f16 weights are multiplied as floats: the int8 peak does not bound them.
+  EXPECT_TRUE(text.out.find("not int8") != std::string::npos ||
+              text.out.find("not measured") != std::string::npos)
+      << text.out;
 }
 
 TEST_F(ModelCliTest, ErrorsHaveClearMessagesAndExitCodes) {

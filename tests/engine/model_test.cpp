@@ -42,6 +42,16 @@ INSTANTIATE_TEST_SUITE_P(Types, SyntheticModelTest,
                            return std::string(TensorTypeName(param_info.param));
                          });
 
+TEST(ModelTest, ElementsPerTokenCountsEveryMatrixOnce) {
+  std::unique_ptr<Model> model = Synthetic(TensorType::kQ8_0);
+  ASSERT_NE(model, nullptr);
+  // tiny: 256 wide, 2 layers, K and V 128 wide, a 512-wide feed-forward, 1024 tokens.
+  const uint64_t per_layer = 2 * 256 * 256 + 2 * 128 * 256 + 3 * 512 * 256;
+  const Model::MatrixElements elements = model->ElementsPerToken();
+  EXPECT_EQ(elements.layers, 2 * per_layer);
+  EXPECT_EQ(elements.output, 1024u * 256);
+}
+
 TEST(ContextTest, BatchedPromptMatchesTokenByToken) {
   std::unique_ptr<Model> model = Synthetic(TensorType::kF32);
   ASSERT_NE(model, nullptr);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -14,10 +15,18 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-double ProcessCpuSeconds() {
+double ClockSeconds(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double ProcessCpuSeconds() {
+  return ClockSeconds(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+double ThreadCpuSeconds() {
+  return ClockSeconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
 double Median(std::vector<double> values) {
@@ -42,6 +51,45 @@ double MeasureCopyBandwidth(ThreadPool& pool, size_t bytes) {
     });
     double s = Seconds(start);
     if (s > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) / s);
+  }
+  return best;
+}
+
+double MeasureInt8MacRate(ThreadPool& pool, double seconds) {
+  // Calibrate on one thread: rounds for about 50 ms per run.
+  constexpr double kRunSeconds = 0.05;
+  int32_t sink = 0;
+  int64_t rounds = 256;
+  double calibration = 0.0;
+  for (;;) {
+    const double start = ThreadCpuSeconds();
+    if (RunInt8MacProbe(rounds, &sink) == 0) return 0.0;
+    calibration = ThreadCpuSeconds() - start;
+    if (calibration >= kRunSeconds / 5) break;
+    rounds *= 4;
+  }
+  rounds = std::max<int64_t>(
+      1, static_cast<int64_t>(static_cast<double>(rounds) * kRunSeconds / calibration));
+  const int n = pool.n_threads();
+  std::vector<double> rates(static_cast<size_t>(n));
+  std::vector<int32_t> sinks(static_cast<size_t>(n));
+  double best = 0.0;
+  const long runs = std::max(1L, std::lround(seconds / kRunSeconds));
+  for (long run = 0; run < runs; ++run) {
+    // Each thread's rate per second of its own CPU time: time other processes take from the
+    // cores lowers the prompt rate (cpu_utilization shows it) but not this limit.
+    pool.ParallelFor(n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const double start = ThreadCpuSeconds();
+        const int64_t macs = RunInt8MacProbe(rounds, &sinks[static_cast<size_t>(i)]);
+        const double cpu = ThreadCpuSeconds() - start;
+        rates[static_cast<size_t>(i)] = cpu > 0 ? static_cast<double>(macs) / cpu : 0.0;
+      }
+    });
+    double total = 0.0;
+    for (double r : rates)
+      total += r;
+    best = std::max(best, total);
   }
   return best;
 }
@@ -103,6 +151,18 @@ Result<BenchResult> RunBenchmark(const Model& model, const BenchOptions& options
   if (result.copy_bandwidth > 0) {
     result.bandwidth_share = static_cast<double>(result.weight_bytes_per_token) *
                              result.gen_tokens_per_s / result.copy_bandwidth;
+  }
+  const Model::MatrixElements elements = model.ElementsPerToken();
+  result.prompt_macs_per_token =
+      static_cast<double>(elements.layers) +
+      static_cast<double>(elements.output) / static_cast<double>(options.prompt_tokens);
+  result.int8_macs_per_s = MeasureInt8MacRate(pool, 0.3);
+  // ffn_down, which every architecture has, stands for the layers' weight type.
+  const bool int8_products =
+      !model.layers().empty() && MultipliesAsInt8(model.layers().front().w_down.type, options.mode);
+  if (int8_products && result.int8_macs_per_s > 0) {
+    result.prompt_compute_share =
+        result.prompt_macs_per_token * result.prompt_tokens_per_s / result.int8_macs_per_s;
   }
   return result;
 }

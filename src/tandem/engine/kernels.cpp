@@ -574,8 +574,17 @@ InterleavedFn DispatchedInterleaved(TensorType type) {
 }
 }  // namespace kernels_internal
 
+bool MultipliesAsInt8(TensorType type, ComputeMode mode) {
+  return mode == ComputeMode::kNative && ActivationFormat(type) != 0;
+}
+
 std::string_view KernelIsaName() {
   return Table().isa;
+}
+
+int64_t RunInt8MacProbe(int64_t rounds, int32_t* sink) {
+  const DotTable& t = Table();
+  return t.int8_mac_probe == nullptr ? 0 : t.int8_mac_probe(rounds, sink);
 }
 
 namespace {

@@ -31,6 +31,9 @@ float Bf16ToF32(uint16_t h);
 
 // Weight types MatMul and DequantizeRow handle.
 bool IsSupportedWeightType(TensorType type);
+// Whether MatMul multiplies `type` weights as 8-bit integers in `mode` (the quantized types in
+// native mode), which is what RunInt8MacProbe's peak bounds.
+bool MultipliesAsInt8(TensorType type, ComputeMode mode);
 
 // A row-major matrix as stored in the file: `rows` rows of `cols` elements each.
 //
@@ -67,8 +70,15 @@ void DequantizeRow(TensorType type, const uint8_t* src, float* dst, int64_t n);
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             ComputeMode mode, std::vector<uint8_t>& scratch);
 
-// The instruction set the dot products run with ("avx2" or "generic").
+// The instruction set the dot products run with ("avx512-vnni", "avx2" or "generic").
 std::string_view KernelIsaName();
+
+// Peak-rate probe for the benchmark: `rounds` rounds of the int8 multiply-add instruction
+// sequence of this CPU's kernels, on registers only (no memory traffic). Returns the
+// multiply-adds done, 0 where the portable kernels run (nothing is measured then). The operands
+// are all 3 (unsigned) times 1 (signed); `*sink` receives the sum of all the products, 3 x the
+// count (modulo 2^32), so that no work can be optimised away and a test can check it.
+int64_t RunInt8MacProbe(int64_t rounds, int32_t* sink);
 
 // Exposed for tests and benchmarks: quantize an f32 row as activations (32-element Q8_0 blocks,
 // or 256-element Q8_K blocks) and the quantized-weight dot products on those.
@@ -152,6 +162,8 @@ struct DotTable {
   // out[t * out_stride + r], identical to two q8_0_x8 calls. Optional.
   void (*q8_0_x8x2)(const uint8_t* w, size_t row_bytes, const uint8_t* x, size_t x_stride,
                     int64_t n, float* out, size_t out_stride) = nullptr;
+  // RunInt8MacProbe's loop (optional).
+  int64_t (*int8_mac_probe)(int64_t rounds, int32_t* sink) = nullptr;
   std::string_view isa;
 };
 // Unpacks 8 Q4_0 rows (`row_bytes` apart, `n` columns) into unsigned nibbles, block-major:

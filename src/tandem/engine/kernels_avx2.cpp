@@ -20,6 +20,13 @@ TANDEM_AVX2 inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
+TANDEM_AVX2 inline int32_t HorizontalSumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
 TANDEM_AVX2 inline float Half(uint16_t h) {
   return _cvtsh_ss(h);
 }
@@ -82,10 +89,7 @@ TANDEM_AVX2 float DotQ4_0(const void* w, const void* x, int64_t n) {
     __m256i qb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
     __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qa, qa), _mm256_sign_epi8(qb, qa));
     __m256i quads = _mm256_madd_epi16(pairs, ones);
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    acc = std::fma(static_cast<float>(_mm_cvtsi128_si32(s)), Half(a[i].d) * Half(b[i].d), acc);
+    acc = std::fma(static_cast<float>(HorizontalSumI32(quads)), Half(a[i].d) * Half(b[i].d), acc);
   }
   return acc;
 }
@@ -251,6 +255,43 @@ TANDEM_AVX2 void DotInterleavedQ4_0(const uint8_t* group, const uint8_t* x, size
       InterleavedQ4_0Tile<1>(group, x, x_stride, sums8, sums_stride, n, out, out_stride);
       return;
   }
+}
+
+// RunInt8MacProbe's loop: the multiplies of InterleavedQ4_0Tile<4> without its loads and
+// unpacking. Per round, 8 steps of one maddubs per token summed as int16, then each token's sum
+// widened by madd and added into an int32 accumulator. The empty asm makes `w` opaque at every
+// step, so that each step's maddubs are computed anew instead of being hoisted out of the loop,
+// and pins the int16 sums, so that the adds are not regrouped into a schedule that spills
+// registers.
+TANDEM_AVX2 int64_t Int8MacProbe(int64_t rounds, int32_t* sink) {
+  constexpr int kTokens = 4;
+  constexpr int kSteps = 8;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i w = _mm256_set1_epi8(3);
+  __m256i x[kTokens];
+  for (__m256i& v : x)
+    v = _mm256_set1_epi8(1);
+  // Equal, but the compiler must not know it (it would merge the tokens' maddubs).
+  __asm__("" : "+x"(x[0]), "+x"(x[1]), "+x"(x[2]), "+x"(x[3]));
+  __m256i acc = _mm256_setzero_si256();
+  for (int64_t r = 0; r < rounds; ++r) {
+    __m256i s16[kTokens];
+#pragma GCC unroll 4
+    for (int t = 0; t < kTokens; ++t)
+      s16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < kSteps; ++k) {
+      __asm__ volatile("" : "+x"(w), "+x"(s16[0]), "+x"(s16[1]), "+x"(s16[2]), "+x"(s16[3]));
+#pragma GCC unroll 4
+      for (int t = 0; t < kTokens; ++t)
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(w, x[t]));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < kTokens; ++t)
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s16[t], ones));
+  }
+  *sink = HorizontalSumI32(acc);
+  return rounds * kSteps * kTokens * 32;
 }
 
 // One interleaved group of 8 Q8_0 rows (Interleave) times kTokens activation rows, with DotQ8_0's
@@ -510,6 +551,7 @@ bool FillAvx2Table(DotTable& table) {
   table.interleaved_q4_0 = DotInterleavedQ4_0;
   table.interleaved_q8_0 = DotInterleavedQ8_0;
   table.q8_0_x8x2 = DotQ8_0x8x2;
+  table.int8_mac_probe = Int8MacProbe;
   table.isa = "avx2";
   return true;
 }

@@ -245,16 +245,29 @@ void Model::InterleaveWeights() {
   }
 }
 
+uint64_t Model::SumOverLayerMatrices(uint64_t (*measure)(const WeightMatrix&)) const {
+  uint64_t total = 0;
+  for (const LayerWeights& w : layers_) {
+    for (const WeightMatrix* m :
+         {&w.wq, &w.wk, &w.wv, &w.wqkv, &w.wo, &w.w_gate, &w.w_up, &w.w_gate_up, &w.w_down}) {
+      total += measure(*m);
+    }
+  }
+  return total;
+}
+
 uint64_t Model::BytesPerToken() const {
   auto bytes = [](const WeightMatrix& w) -> uint64_t {
     return w.data == nullptr ? 0 : w.RowBytes() * static_cast<uint64_t>(w.rows);
   };
-  uint64_t total = token_embd_.RowBytes() + bytes(output_);
-  for (const LayerWeights& w : layers_) {
-    total += bytes(w.wq) + bytes(w.wk) + bytes(w.wv) + bytes(w.wqkv) + bytes(w.wo) +
-             bytes(w.w_gate) + bytes(w.w_up) + bytes(w.w_gate_up) + bytes(w.w_down);
-  }
-  return total;
+  return token_embd_.RowBytes() + bytes(output_) + SumOverLayerMatrices(bytes);
+}
+
+Model::MatrixElements Model::ElementsPerToken() const {
+  auto elements = [](const WeightMatrix& w) -> uint64_t {
+    return w.data == nullptr ? 0 : static_cast<uint64_t>(w.rows) * static_cast<uint64_t>(w.cols);
+  };
+  return {.layers = SumOverLayerMatrices(elements), .output = elements(output_)};
 }
 
 }  // namespace tandem::engine

@@ -75,6 +75,14 @@ class Model {
   const GgufReader& gguf() const { return *gguf_; }
   // Bytes of weights read to evaluate one token (all matrices once, one embedding row).
   uint64_t BytesPerToken() const;
+  // Weight elements of the matrices BytesPerToken counts, i.e. a token's multiply-adds in matrix
+  // products (attention's own products are not included): the layers', and the output
+  // matrix's, which a prompt applies to its last token only.
+  struct MatrixElements {
+    uint64_t layers = 0;
+    uint64_t output = 0;
+  };
+  MatrixElements ElementsPerToken() const;
 
   const WeightMatrix& token_embd() const { return token_embd_; }
   const WeightMatrix& output() const { return output_; }
@@ -86,6 +94,8 @@ class Model {
   Status LoadParams();
   Status LoadTensors();
   void InterleaveWeights();
+  // Sum of `measure` over every layer's matrices.
+  uint64_t SumOverLayerMatrices(uint64_t (*measure)(const WeightMatrix&)) const;
 
   std::unique_ptr<GgufReader> gguf_;
   std::unique_ptr<Vocab> vocab_;
