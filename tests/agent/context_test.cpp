@@ -177,6 +177,53 @@ TEST_F(ContextTest, UnlimitedWindowNeverCondenses) {
   EXPECT_FALSE(*stored);
 }
 
+TEST_F(ContextTest, EachRequestIsWhatBuildMessagesGivesWhileTheStepsChange) {
+  RecordingModel model;  // Never called: the window is unlimited.
+  ContextBuilder builder(store_.get(), &model, &SystemClock(), 0);
+  store::TaskRecord task{.id = "task-1", .goal = "Read the files"};
+  std::vector<llm::ToolSpec> specs = ToolSpecs(registry_);
+  std::vector<store::StepRecord> steps;
+  auto step = [](int64_t seq, store::StepStatus status) {
+    return store::StepRecord{.seq = seq,
+                             .status = status,
+                             .thoughts = fmt::format("thinking {}", seq),
+                             .tool_name = "read_file",
+                             .tool_arguments = fmt::format(R"({{"path": "f{}.txt"}})", seq),
+                             .result = fmt::format("contents {}", seq)};
+  };
+  auto expect_as_built = [&](const std::string& note, const std::vector<std::string>& recalled) {
+    auto built = builder.Build(task, steps, specs, note, recalled, {});
+    ASSERT_TRUE(built) << built.error().message();
+    EXPECT_EQ(built->request->messages,
+              BuildMessages(task, steps, specs, note, {.recalled = recalled}));
+    EXPECT_EQ(built->request->tools.size(), specs.size());
+    EXPECT_EQ(built->request->tool_choice, "auto");
+  };
+  expect_as_built("", {});
+  steps.push_back(step(1, store::StepStatus::kDone));
+  expect_as_built("your last answer had no tool call", {"a memory"});
+  steps.push_back(step(2, store::StepStatus::kDone));
+  steps.push_back(step(3, store::StepStatus::kDone));
+  expect_as_built("", {});
+  // An unfinished step is left out until it is done.
+  steps.push_back(step(4, store::StepStatus::kRunning));
+  expect_as_built("", {"another memory"});
+  steps.back().status = store::StepStatus::kDone;
+  expect_as_built("", {});
+  // A done step after an unfinished one, then the unfinished one done.
+  steps.push_back(step(5, store::StepStatus::kProposed));
+  steps.push_back(step(6, store::StepStatus::kDone));
+  expect_as_built("", {});
+  steps[4].status = store::StepStatus::kDone;
+  expect_as_built("a note", {});
+  // A different record of steps (another task's, or one rewritten) is not taken for grown.
+  steps = {step(1, store::StepStatus::kDone)};
+  expect_as_built("", {});
+  task.id = "task-2";
+  steps.push_back(step(2, store::StepStatus::kDone));
+  expect_as_built("", {});
+}
+
 TEST(ContextWindowFor, ConfigurationWinsThenCatalogThenDefault) {
   Config config;
   EXPECT_EQ(ContextWindowFor(config, nullptr), kDefaultContextTokens);

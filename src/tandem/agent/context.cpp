@@ -80,9 +80,9 @@ Result<BuiltContext> ContextBuilder::Build(const store::TaskRecord& task,
   PromptExtras extras{.summary = summary_.summary,
                       .summary_through_seq = summary_.through_seq,
                       .recalled = std::move(recalled)};
-  BuiltContext built;
-  built.messages = BuildMessages(task, steps, tools, note, extras);
-  built.estimated_tokens = Estimate(built.messages, tools);
+  BuiltContext built{.request = &request_};
+  Assemble(task, steps, tools, note, extras);
+  built.estimated_tokens = Estimate(request_.messages, tools);
   int64_t room = window_tokens_ - answer_reserve();
   if (window_tokens_ <= 0 || built.estimated_tokens <= room) {
     built.summary_through_seq = summary_.through_seq;
@@ -125,12 +125,47 @@ Result<BuiltContext> ContextBuilder::Build(const store::TaskRecord& task,
   }
   extras.summary = summary_.summary;
   extras.summary_through_seq = summary_.through_seq;
-  built.messages = BuildMessages(task, steps, tools, note, extras);
-  built.estimated_tokens = Estimate(built.messages, tools);
+  Assemble(task, steps, tools, note, extras);
+  built.estimated_tokens = Estimate(request_.messages, tools);
   built.summarised = true;
   built.summary_through_seq = summary_.through_seq;
   last_estimate_ = built.estimated_tokens;
   return built;
+}
+
+void ContextBuilder::Assemble(const store::TaskRecord& task,
+                              const std::vector<store::StepRecord>& steps,
+                              const std::vector<llm::ToolSpec>& tools, const std::string& note,
+                              const PromptExtras& extras) {
+  bool grown = assembled_ && assembled_task_ == task.id &&
+               assembled_through_seq_ == extras.summary_through_seq && assembled_tools_ == &tools &&
+               request_.tools.size() == tools.size() && steps_seen_ <= steps.size() &&
+               (steps_seen_ == 0 || steps[steps_seen_ - 1].seq == last_seen_seq_);
+  if (grown) {
+    request_.messages.resize(request_.messages.size() - tail_messages_);
+  } else {
+    request_ = {.messages = PromptHead(task, tools, extras), .tools = tools, .tool_choice = "auto"};
+    steps_seen_ = 0;
+  }
+  // A step not done yet (only the last can be) is left out now and looked at again next time;
+  // steps after it would be out of order, so they force a whole rebuild next time.
+  bool all_done = true;
+  for (size_t i = steps_seen_; i < steps.size(); ++i) {
+    if (steps[i].status != store::StepStatus::kDone) {
+      all_done = false;
+      continue;
+    }
+    AppendStepMessages(steps[i], extras, request_.messages);
+    if (all_done) {
+      steps_seen_ = i + 1;
+      last_seen_seq_ = steps[i].seq;
+    }
+  }
+  assembled_ = all_done;
+  assembled_task_ = task.id;
+  assembled_through_seq_ = extras.summary_through_seq;
+  assembled_tools_ = &tools;
+  tail_messages_ = AppendPromptTail(extras.recalled, note, request_.messages);
 }
 
 Result<std::string> ContextBuilder::Summarise(const store::TaskRecord& task,

@@ -27,7 +27,8 @@ inline constexpr int64_t kDefaultContextTokens = 16384;
 int64_t ContextWindowFor(const Config& config, const llm::PriceCatalog* prices);
 
 struct BuiltContext {
-  std::vector<llm::Message> messages;
+  // The request to send: the builder's own, valid until its next Build.
+  const llm::ChatRequest* request = nullptr;
   int64_t estimated_tokens = 0;  // Of the messages and tool specifications.
   bool summarised = false;       // This call condensed more steps (one model call).
   int64_t summary_through_seq = 0;
@@ -39,7 +40,10 @@ class ContextBuilder {
   // `window_tokens` 0: unlimited (never condenses). None owned; all must outlive this object.
   ContextBuilder(store::TaskStore* store, ModelAccess* models, Clock* clock, int64_t window_tokens);
 
-  // The conversation for the next model call. When it would not fit, condenses the oldest steps
+  // The request for the next model call: the conversation and `tools`. Between calls `steps` is
+  // expected to grow at its end (the loop's record of the task): then only the new steps'
+  // messages are added to the last request; anything else rebuilds it whole. When it would not
+  // fit, condenses the oldest steps
   // not yet in the summary (the newest that fit in half the room are kept verbatim) with one
   // call to `models` under `call` (same routing and taint as the step), and saves the summary
   // before returning. Fails when the stored summary cannot be read or saved, or the summary
@@ -59,6 +63,11 @@ class ContextBuilder {
  private:
   int64_t Estimate(const std::vector<llm::Message>& messages,
                    const std::vector<llm::ToolSpec>& tools) const;
+  // Brings request_ to what BuildMessages would give, appending to the last one when only new
+  // done steps came since.
+  void Assemble(const store::TaskRecord& task, const std::vector<store::StepRecord>& steps,
+                const std::vector<llm::ToolSpec>& tools, const std::string& note,
+                const PromptExtras& extras);
   Result<std::string> Summarise(const store::TaskRecord& task,
                                 const std::vector<const store::StepRecord*>& steps,
                                 const CallContext& call);
@@ -71,6 +80,16 @@ class ContextBuilder {
   store::ContextSummary summary_;
   double scale_ = 1.0;  // Provider tokens per estimated token, from the last reported call.
   int64_t last_estimate_ = 0;
+
+  // The last request and what it was assembled from (reused only when all but the steps match).
+  llm::ChatRequest request_;
+  bool assembled_ = false;
+  std::string assembled_task_;
+  int64_t assembled_through_seq_ = 0;
+  const std::vector<llm::ToolSpec>* assembled_tools_ = nullptr;
+  size_t steps_seen_ = 0;      // Leading steps already in request_ (all done).
+  int64_t last_seen_seq_ = 0;  // The seq of the last of them.
+  size_t tail_messages_ = 0;   // Recalled memories and note at its end.
 };
 
 }  // namespace tandem::agent

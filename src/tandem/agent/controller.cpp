@@ -106,10 +106,8 @@ class Controller::Loop {
         return Fail(context.error());
       }
       if (MustHandOver()) return HandOver();  // A recalled memory raised the taint.
-      llm::ChatRequest request{
-          .messages = std::move(context->messages), .tools = specs_, .tool_choice = "auto"};
       call.escalate = std::exchange(escalate_, false);
-      Result<ModelAnswer> answer = deps_.models->Call(request, call);
+      Result<ModelAnswer> answer = deps_.models->Call(*context->request, call);
       if (answer) context_.Calibrate(answer->response.usage);
       if (!answer) {
         if (answer.error().code() == ErrorCode::kCancelled || Cancelled()) {
