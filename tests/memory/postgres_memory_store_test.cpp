@@ -4,15 +4,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <map>
 #include <thread>
 
 #include "memory/fake_embedder.h"
+#include "support/free_port.h"
 #include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
@@ -265,18 +263,11 @@ TEST_F(PostgresMemoryStoreTest, BadUrlsGetClearErrorsWithoutThePassword) {
   EXPECT_THAT(malformed.error().message(), HasSubstr("opening memory"));
   EXPECT_THAT(malformed.error().message(), Not(HasSubstr("hunter2")));
 
-  // A bound socket that never listens: connections to its port are refused.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size), 0);
+  ::tandem::testing::RefusingLoopbackPort refusing;
+  ASSERT_GT(refusing.port(), 0);
   auto refused = PostgresMemoryStore::Open(
-      "postgresql://tandem:hunter2@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db", {},
+      "postgresql://tandem:hunter2@127.0.0.1:" + std::to_string(refusing.port()) + "/db", {},
       nullptr);
-  close(fd);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable);
   EXPECT_THAT(refused.error().message(), HasSubstr("postgresql://tandem@127.0.0.1:"));

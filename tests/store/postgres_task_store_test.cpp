@@ -5,12 +5,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
+#include "support/free_port.h"
 #include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "tandem/core/config.h"
@@ -165,23 +163,16 @@ TEST_F(PostgresTaskStoreTest, AMalformedUrlIsInvalidArgumentWithoutItsPassword) 
 }
 
 TEST_F(PostgresTaskStoreTest, AnUnreachableServerIsUnavailableNamingTheUrlWithoutItsPassword) {
-  // A bound socket that never listens: connections to its port are refused.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size), 0);
+  testing::RefusingLoopbackPort refusing;
+  ASSERT_GT(refusing.port(), 0);
   std::string url = fmt::format("postgresql://tandem:hunter2@127.0.0.1:{}/tandem?password=hunter2",
-                                ntohs(addr.sin_port));
+                                refusing.port());
   auto store = OpenTaskStore(url, "/");
-  close(fd);
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code(), ErrorCode::kUnavailable);
   EXPECT_THAT(store.error().message(),
               HasSubstr(fmt::format("postgresql://tandem@127.0.0.1:{}/tandem?password=***",
-                                    ntohs(addr.sin_port))));
+                                    refusing.port())));
   EXPECT_THAT(store.error().message(), Not(HasSubstr("hunter2")));
 }
 
