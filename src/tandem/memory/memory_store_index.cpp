@@ -161,31 +161,24 @@ Result<std::vector<Candidate>> MemoryStoreImpl::VectorSearch(const CollectionRow
                                                              const std::vector<float>& query,
                                                              size_t k, const SqlFilter& filter,
                                                              bool filtered) {
-  std::unordered_set<int64_t> matches;
-  if (filtered) {
-    auto count = Statement::Prepare(
+  auto filter_matches = [&]() -> Result<std::unordered_set<int64_t>> {
+    auto select = Statement::Prepare(
         db_, fmt::format("SELECT r.pk FROM records r WHERE r.embedding IS NOT NULL AND {}",
                          DriveByFilter(filter.clause)));
-    if (!count) return std::unexpected(count.error());
-    BindParams(*count, 1, filter.params);
+    if (!select) return std::unexpected(select.error());
+    BindParams(*select, 1, filter.params);
+    std::unordered_set<int64_t> matches;
     while (true) {
-      auto step = count->Step();
+      auto step = select->Step();
       if (!step) return std::unexpected(step.error());
-      if (!*step) break;
-      matches.insert(count->Int(0));
+      if (!*step) return matches;
+      matches.insert(select->Int(0));
     }
-    if (matches.empty()) return std::vector<Candidate>();
-    if (matches.size() <= std::max(options_.exact_search_max, k)) {
-      return ExactSearch(row, query, k, filter);
-    }
-  }
-  auto index = EnsureIndex(row);
-  if (!index) return std::unexpected(index.error());
-  if (*index == nullptr) return std::vector<Candidate>();
-  auto found = SearchIndex(**index, query, k, static_cast<size_t>(row.options.ef_search),
-                           filtered ? &matches : nullptr);
-  if (found) return std::move(*found);
-  return ExactSearch(row, query, k, filter);
+  };
+  return SearchVectors(row, query, k, filtered, options_.exact_search_max,
+                       {.filter_matches = filter_matches,
+                        .index = [&] { return EnsureIndex(row); },
+                        .exact = [&] { return ExactSearch(row, query, k, filter); }});
 }
 
 Result<std::vector<std::pair<int64_t, double>>> MemoryStoreImpl::FullTextSearch(

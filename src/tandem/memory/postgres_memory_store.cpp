@@ -662,8 +662,7 @@ Result<std::vector<Candidate>> PostgresMemoryStore::VectorSearch(const Collectio
                                                                  const std::vector<float>& query,
                                                                  size_t k, const SqlFilter& filter,
                                                                  bool filtered) {
-  std::unordered_set<int64_t> matches;
-  if (filtered) {
+  auto filter_matches = [&]() -> Result<std::unordered_set<int64_t>> {
     Params params;
     AddParams(params, filter.params);
     auto rows = db_->RunOnce(
@@ -671,20 +670,15 @@ Result<std::vector<Candidate>> PostgresMemoryStore::VectorSearch(const Collectio
                     filter.clause),
         params);
     if (!rows) return std::unexpected(rows.error());
+    std::unordered_set<int64_t> matches;
     for (int i = 0; i < rows->size(); ++i)
       matches.insert(rows->Int(i, 0));
-    if (matches.empty()) return std::vector<Candidate>();
-    if (matches.size() <= std::max(options_.exact_search_max, k)) {
-      return ExactSearch(row, query, k, filter);
-    }
-  }
-  auto index = EnsureIndex(row);
-  if (!index) return std::unexpected(index.error());
-  if (*index == nullptr) return std::vector<Candidate>();
-  auto found = SearchIndex(**index, query, k, static_cast<size_t>(row.options.ef_search),
-                           filtered ? &matches : nullptr);
-  if (found) return std::move(*found);
-  return ExactSearch(row, query, k, filter);
+    return matches;
+  };
+  return SearchVectors(row, query, k, filtered, options_.exact_search_max,
+                       {.filter_matches = filter_matches,
+                        .index = [&] { return EnsureIndex(row); },
+                        .exact = [&] { return ExactSearch(row, query, k, filter); }});
 }
 
 Result<std::vector<Candidate>> PostgresMemoryStore::ExactSearch(const CollectionRow& row,

@@ -94,6 +94,27 @@ std::optional<std::vector<Candidate>> SearchIndex(const VectorIndex& index,
   }
 }
 
+Result<std::vector<Candidate>> SearchVectors(const CollectionRow& row,
+                                             const std::vector<float>& query, size_t k,
+                                             bool filtered, size_t exact_search_max,
+                                             const VectorSearchBackend& backend) {
+  std::unordered_set<int64_t> matches;
+  if (filtered) {
+    auto found = backend.filter_matches();
+    if (!found) return std::unexpected(found.error());
+    matches = std::move(*found);
+    if (matches.empty()) return std::vector<Candidate>();
+    if (matches.size() <= std::max(exact_search_max, k)) return backend.exact();
+  }
+  auto index = backend.index();
+  if (!index) return std::unexpected(index.error());
+  if (*index == nullptr) return std::vector<Candidate>();
+  auto found = SearchIndex(**index, query, k, static_cast<size_t>(row.options.ef_search),
+                           filtered ? &matches : nullptr);
+  if (found) return std::move(*found);
+  return backend.exact();
+}
+
 void NearestK::Offer(Candidate candidate) {
   if (best_.size() < k_) {
     best_.push(candidate);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +70,24 @@ std::optional<std::vector<Candidate>> SearchIndex(const VectorIndex& index,
                                                   const std::vector<float>& query, size_t k,
                                                   size_t ef,
                                                   const std::unordered_set<int64_t>* matches);
+
+// What a backend brings to a vector search.
+struct VectorSearchBackend {
+  // The keys of the records with a vector that pass the query's filter.
+  std::function<Result<std::unordered_set<int64_t>>()> filter_matches;
+  // The collection's current index; null when it has no vectors yet.
+  std::function<Result<VectorIndex*>()> index;
+  // Exact search over the records the filter passes.
+  std::function<Result<std::vector<Candidate>>()> exact;
+};
+
+// The k nearest records: exact search when a filter leaves at most max(exact_search_max, k)
+// matches, else the index (searched within the matches), and exact search again when the index
+// cannot deliver enough.
+Result<std::vector<Candidate>> SearchVectors(const CollectionRow& row,
+                                             const std::vector<float>& query, size_t k,
+                                             bool filtered, size_t exact_search_max,
+                                             const VectorSearchBackend& backend);
 
 // Keeps the k nearest candidates offered (ties: lower pk first), for exact search.
 class NearestK {
