@@ -214,6 +214,34 @@ TEST_P(InterleavedTest, MatMulMatchesThePlainLayoutExactly) {
   }
 }
 
+// Four tokens of activations quantized as MatMul quantizes them, with their block sums.
+struct QuantizedTokens {
+  size_t row_bytes = 0;  // bytes of one token's quantized row
+  std::vector<uint8_t> rows;
+  std::vector<int32_t> sums8;  // 8 x the quant sum of every block, token-major
+};
+
+QuantizedTokens QuantizeFourTokens(int64_t cols) {
+  const int64_t n_blocks = cols / 32;
+  QuantizedTokens q;
+  q.row_bytes = static_cast<size_t>(n_blocks) * 34;
+  q.rows.resize(4 * q.row_bytes);
+  q.sums8.resize(static_cast<size_t>(4 * n_blocks));
+  for (int t = 0; t < 4; ++t) {
+    QuantizeRowQ8_0(RandomFloats(static_cast<size_t>(cols), 32 + t).data(),
+                    q.rows.data() + t * q.row_bytes, cols);
+    const auto* blocks =
+        reinterpret_cast<const kernels_internal::BlockQ8_0*>(q.rows.data() + t * q.row_bytes);
+    for (int64_t i = 0; i < n_blocks; ++i) {
+      int32_t sum = 0;
+      for (int8_t v : blocks[i].qs)
+        sum += v;
+      q.sums8[static_cast<size_t>(t * n_blocks + i)] = 8 * sum;
+    }
+  }
+  return q;
+}
+
 // The portable group kernel against the portable row dot, and the one this CPU runs against
 // this CPU's row dot (for Q8_0 the two differ in summation order, so each has its own match).
 TEST_P(InterleavedTest, GroupKernelsMatchTheRowDotsOfTheirInstructionSet) {
@@ -224,38 +252,53 @@ TEST_P(InterleavedTest, GroupKernelsMatchTheRowDotsOfTheirInstructionSet) {
   const size_t row_bytes = w.size() / 8;
   std::vector<uint8_t> packed(w.size());
   Interleave({type, w.data(), 8, cols}, packed.data());
-  const size_t x_bytes = static_cast<size_t>(n_blocks) * 34;
-  std::vector<uint8_t> x(4 * x_bytes);
-  std::vector<int32_t> sums(static_cast<size_t>(4 * n_blocks));
-  for (int t = 0; t < 4; ++t) {
-    QuantizeRowQ8_0(RandomFloats(static_cast<size_t>(cols), 32 + t).data(), x.data() + t * x_bytes,
-                    cols);
-    const auto* blocks =
-        reinterpret_cast<const kernels_internal::BlockQ8_0*>(x.data() + t * x_bytes);
-    for (int64_t i = 0; i < n_blocks; ++i) {
-      int32_t sum = 0;
-      for (int8_t q : blocks[i].qs)
-        sum += q;
-      sums[static_cast<size_t>(t * n_blocks + i)] = 8 * sum;
-    }
-  }
-  const int32_t* sums8 = type == TensorType::kQ4_0 ? sums.data() : nullptr;
+  const QuantizedTokens x = QuantizeFourTokens(cols);
+  const int32_t* sums8 = type == TensorType::kQ4_0 ? x.sums8.data() : nullptr;
   const kernels_internal::InterleavedFn generic_kernel =
       type == TensorType::kQ4_0 ? kernels_internal::DotInterleavedQ4_0Generic
                                 : kernels_internal::DotInterleavedQ8_0Generic;
   for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
     std::vector<float> generic(32), fast(32);
-    generic_kernel(packed.data(), x.data(), x_bytes, sums8, static_cast<size_t>(n_blocks), n_tokens,
-                   cols, generic.data(), 8);
-    kernels_internal::DispatchedInterleaved(type)(packed.data(), x.data(), x_bytes, sums8,
+    generic_kernel(packed.data(), x.rows.data(), x.row_bytes, sums8, static_cast<size_t>(n_blocks),
+                   n_tokens, cols, generic.data(), 8);
+    kernels_internal::DispatchedInterleaved(type)(packed.data(), x.rows.data(), x.row_bytes, sums8,
                                                   static_cast<size_t>(n_blocks), n_tokens, cols,
                                                   fast.data(), 8);
     for (int t = 0; t < n_tokens; ++t) {
       for (int r = 0; r < 8; ++r) {
         const uint8_t* row = w.data() + r * row_bytes;
-        const uint8_t* xt = x.data() + t * x_bytes;
+        const uint8_t* xt = x.rows.data() + t * x.row_bytes;
         EXPECT_EQ(generic[t * 8 + r], DotGeneric(type, row, xt, cols)) << t << "," << r;
         EXPECT_EQ(fast[t * 8 + r], DotDispatched(type, row, xt, cols)) << t << "," << r;
+      }
+    }
+  }
+}
+
+// Where this CPU has a kernel for two groups at once, each of its 16 rows gives exactly this
+// CPU's row dot, for every batch size.
+TEST_P(InterleavedTest, PairKernelMatchesTheRowDotsOfThisCpu) {
+  const TensorType type = GetParam();
+  const kernels_internal::InterleavedPairFn pair_kernel =
+      kernels_internal::DispatchedInterleavedPair(type);
+  if (pair_kernel == nullptr) GTEST_SKIP() << "no pair kernel with " << KernelIsaName();
+  const int64_t cols = 512;
+  const int64_t n_blocks = cols / 32;
+  std::vector<uint8_t> w = RandomRows(type, 16, cols, 41);
+  const size_t row_bytes = w.size() / 16;
+  std::vector<uint8_t> packed(w.size());
+  Interleave({type, w.data(), 16, cols}, packed.data());
+  const QuantizedTokens x = QuantizeFourTokens(cols);
+  const int32_t* sums8 = type == TensorType::kQ4_0 ? x.sums8.data() : nullptr;
+  for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
+    std::vector<float> out(4 * 16);
+    pair_kernel(packed.data(), 8 * row_bytes, x.rows.data(), x.row_bytes, sums8,
+                static_cast<size_t>(n_blocks), n_tokens, cols, out.data(), 16);
+    for (int t = 0; t < n_tokens; ++t) {
+      for (int r = 0; r < 16; ++r) {
+        const uint8_t* xt = x.rows.data() + t * x.row_bytes;
+        EXPECT_EQ(out[t * 16 + r], DotDispatched(type, w.data() + r * row_bytes, xt, cols))
+            << t << "," << r;
       }
     }
   }

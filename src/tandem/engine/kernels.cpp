@@ -572,6 +572,9 @@ namespace kernels_internal {
 InterleavedFn DispatchedInterleaved(TensorType type) {
   return type == TensorType::kQ4_0 ? Table().interleaved_q4_0 : Table().interleaved_q8_0;
 }
+InterleavedPairFn DispatchedInterleavedPair(TensorType type) {
+  return type == TensorType::kQ4_0 ? Table().interleaved_pair_q4_0 : Table().interleaved_pair_q8_0;
+}
 }  // namespace kernels_internal
 
 bool MultipliesAsInt8(TensorType type, ComputeMode mode) {
@@ -590,29 +593,47 @@ int64_t RunInt8MacProbe(int64_t rounds, int32_t* sink) {
 namespace {
 
 // MatMul's interleaved path: `xq` holds the n_tokens quantized activation rows (`q_bytes`
-// apart), `sums8` their block sums (Q4_0 only); `dot` serves the plain tail rows.
+// apart), `sums8` their block sums (Q4_0 only); `dot` serves the plain tail rows. Work goes in
+// units of 16 rows (two groups) where this CPU has a pair kernel, else of 8.
 void MatMulInterleaved(const WeightMatrix& w, const uint8_t* xq, size_t q_bytes,
                        const int32_t* sums8, int64_t n_tokens, float* y, ThreadPool& pool,
                        DotFn dot) {
   const InterleavedFn kernel = DispatchedInterleaved(w.type);
+  const InterleavedPairFn pair_kernel = DispatchedInterleavedPair(w.type);
   const int64_t rows = w.rows;
+  const int64_t grouped_rows = rows / 8 * 8;
   const int64_t n_blocks = w.cols / 32;
-  // Each group's 8 rows are read once per 4 tokens and stay in cache for the next 4.
-  pool.ParallelFor((rows + 7) / 8, [&](int64_t begin, int64_t end) {
-    for (int64_t g = begin; g < end; ++g) {
-      const int64_t r0 = g * 8;
-      if (r0 + 8 > rows) {
-        for (int64_t r = r0; r < rows; ++r) {
-          for (int64_t t = 0; t < n_tokens; ++t)
-            y[t * rows + r] = dot(w.Row(r), xq + static_cast<size_t>(t) * q_bytes, w.cols);
-        }
+  const size_t group_bytes = 8 * w.RowBytes();
+  const int64_t unit_rows = pair_kernel != nullptr ? 16 : 8;
+  // Calls run(t0, n) for every tile of up to 4 tokens: the rows' weights are read once per tile
+  // and stay in cache for the next.
+  auto for_each_tile = [&](auto&& run) {
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += 4)
+      run(t0, static_cast<int>(std::min<int64_t>(4, n_tokens - t0)));
+  };
+  auto tile_sums = [&](int64_t t0) { return sums8 == nullptr ? nullptr : sums8 + t0 * n_blocks; };
+  pool.ParallelFor((rows + unit_rows - 1) / unit_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      int64_t r0 = u * unit_rows;
+      const int64_t unit_end = std::min(rows, r0 + unit_rows);
+      if (pair_kernel != nullptr && r0 + 16 <= grouped_rows) {
+        for_each_tile([&](int64_t t0, int n) {
+          pair_kernel(w.Row(r0), group_bytes, xq + static_cast<size_t>(t0) * q_bytes, q_bytes,
+                      tile_sums(t0), static_cast<size_t>(n_blocks), n, w.cols, y + t0 * rows + r0,
+                      static_cast<size_t>(rows));
+        });
         continue;
       }
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
-        const int n = static_cast<int>(std::min<int64_t>(4, n_tokens - t0));
-        kernel(w.Row(r0), xq + static_cast<size_t>(t0) * q_bytes, q_bytes,
-               sums8 == nullptr ? nullptr : sums8 + t0 * n_blocks, static_cast<size_t>(n_blocks), n,
-               w.cols, y + t0 * rows + r0, static_cast<size_t>(rows));
+      for (; r0 + 8 <= std::min(unit_end, grouped_rows); r0 += 8) {
+        for_each_tile([&](int64_t t0, int n) {
+          kernel(w.Row(r0), xq + static_cast<size_t>(t0) * q_bytes, q_bytes, tile_sums(t0),
+                 static_cast<size_t>(n_blocks), n, w.cols, y + t0 * rows + r0,
+                 static_cast<size_t>(rows));
+        });
+      }
+      for (int64_t r = r0; r < unit_end; ++r) {
+        for (int64_t t = 0; t < n_tokens; ++t)
+          y[t * rows + r] = dot(w.Row(r), xq + static_cast<size_t>(t) * q_bytes, w.cols);
       }
     }
   });

@@ -164,18 +164,6 @@ TANDEM_AVX2 void DotPackedQ4_0x8(const uint8_t* q, const float* d, const void* x
   _mm256_storeu_ps(out, acc);
 }
 
-// For kernels that stream through one pointer (an interleaved group, a Q6_K row): prefetches
-// every cache line of the block (`block_bytes` long) that lies about 2 KB after `block`. One
-// prefetch per interleaved block column (2.25 to 4.25 lines) left most lines to the hardware
-// prefetcher, and a one-token Q8_0 group product took 1.6x as long; a Q6_K matrix-vector
-// product without any took 1.15x as long.
-TANDEM_AVX2 inline void PrefetchAhead(const uint8_t* block, size_t block_bytes) {
-  constexpr size_t kDistance = 2048;
-  const uint8_t* ahead = block + (kDistance / block_bytes + 1) * block_bytes;
-  for (size_t line = 0; line < block_bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(ahead + line), _MM_HINT_T0);
-}
-
 TANDEM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
