@@ -242,16 +242,29 @@ QuantizedTokens QuantizeFourTokens(int64_t cols) {
   return q;
 }
 
+// `rows` random rows of `type` in both layouts.
+struct BothLayouts {
+  std::vector<uint8_t> plain;
+  std::vector<uint8_t> interleaved;
+  size_t row_bytes = 0;
+};
+
+BothLayouts RandomInterleavedRows(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
+  BothLayouts m;
+  m.plain = RandomRows(type, rows, cols, seed);
+  m.row_bytes = m.plain.size() / static_cast<size_t>(rows);
+  m.interleaved.resize(m.plain.size());
+  Interleave({type, m.plain.data(), rows, cols}, m.interleaved.data());
+  return m;
+}
+
 // The portable group kernel against the portable row dot, and the one this CPU runs against
 // this CPU's row dot (for Q8_0 the two differ in summation order, so each has its own match).
 TEST_P(InterleavedTest, GroupKernelsMatchTheRowDotsOfTheirInstructionSet) {
   const TensorType type = GetParam();
   const int64_t cols = 512;
   const int64_t n_blocks = cols / 32;
-  std::vector<uint8_t> w = RandomRows(type, 8, cols, 31);
-  const size_t row_bytes = w.size() / 8;
-  std::vector<uint8_t> packed(w.size());
-  Interleave({type, w.data(), 8, cols}, packed.data());
+  const BothLayouts w = RandomInterleavedRows(type, 8, cols, 31);
   const QuantizedTokens x = QuantizeFourTokens(cols);
   const int32_t* sums8 = type == TensorType::kQ4_0 ? x.sums8.data() : nullptr;
   const kernels_internal::InterleavedFn generic_kernel =
@@ -259,14 +272,14 @@ TEST_P(InterleavedTest, GroupKernelsMatchTheRowDotsOfTheirInstructionSet) {
                                 : kernels_internal::DotInterleavedQ8_0Generic;
   for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
     std::vector<float> generic(32), fast(32);
-    generic_kernel(packed.data(), x.rows.data(), x.row_bytes, sums8, static_cast<size_t>(n_blocks),
-                   n_tokens, cols, generic.data(), 8);
-    kernels_internal::DispatchedInterleaved(type)(packed.data(), x.rows.data(), x.row_bytes, sums8,
-                                                  static_cast<size_t>(n_blocks), n_tokens, cols,
-                                                  fast.data(), 8);
+    generic_kernel(w.interleaved.data(), x.rows.data(), x.row_bytes, sums8,
+                   static_cast<size_t>(n_blocks), n_tokens, cols, generic.data(), 8);
+    kernels_internal::DispatchedInterleaved(type)(w.interleaved.data(), x.rows.data(), x.row_bytes,
+                                                  sums8, static_cast<size_t>(n_blocks), n_tokens,
+                                                  cols, fast.data(), 8);
     for (int t = 0; t < n_tokens; ++t) {
       for (int r = 0; r < 8; ++r) {
-        const uint8_t* row = w.data() + r * row_bytes;
+        const uint8_t* row = w.plain.data() + r * w.row_bytes;
         const uint8_t* xt = x.rows.data() + t * x.row_bytes;
         EXPECT_EQ(generic[t * 8 + r], DotGeneric(type, row, xt, cols)) << t << "," << r;
         EXPECT_EQ(fast[t * 8 + r], DotDispatched(type, row, xt, cols)) << t << "," << r;
@@ -284,20 +297,17 @@ TEST_P(InterleavedTest, PairKernelMatchesTheRowDotsOfThisCpu) {
   if (pair_kernel == nullptr) GTEST_SKIP() << "no pair kernel with " << KernelIsaName();
   const int64_t cols = 512;
   const int64_t n_blocks = cols / 32;
-  std::vector<uint8_t> w = RandomRows(type, 16, cols, 41);
-  const size_t row_bytes = w.size() / 16;
-  std::vector<uint8_t> packed(w.size());
-  Interleave({type, w.data(), 16, cols}, packed.data());
+  const BothLayouts w = RandomInterleavedRows(type, 16, cols, 41);
   const QuantizedTokens x = QuantizeFourTokens(cols);
   const int32_t* sums8 = type == TensorType::kQ4_0 ? x.sums8.data() : nullptr;
   for (int n_tokens = 1; n_tokens <= 4; ++n_tokens) {
     std::vector<float> out(4 * 16);
-    pair_kernel(packed.data(), 8 * row_bytes, x.rows.data(), x.row_bytes, sums8,
+    pair_kernel(w.interleaved.data(), 8 * w.row_bytes, x.rows.data(), x.row_bytes, sums8,
                 static_cast<size_t>(n_blocks), n_tokens, cols, out.data(), 16);
     for (int t = 0; t < n_tokens; ++t) {
       for (int r = 0; r < 16; ++r) {
         const uint8_t* xt = x.rows.data() + t * x.row_bytes;
-        EXPECT_EQ(out[t * 16 + r], DotDispatched(type, w.data() + r * row_bytes, xt, cols))
+        EXPECT_EQ(out[t * 16 + r], DotDispatched(type, w.plain.data() + r * w.row_bytes, xt, cols))
             << t << "," << r;
       }
     }
