@@ -1,5 +1,8 @@
 #include "tandem/router/scan_cache.h"
 
+// Inlined: every resent text is hashed once per call, and the library's exported function
+// costs a call and its generic dispatch each time.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace tandem::router {
