@@ -271,6 +271,22 @@ TEST_F(PolicyTest, FindingsCoverToolCallArguments) {
   EXPECT_EQ(d.findings()[0].part, 3u);
 }
 
+// The scan cache never lets a resent history hide an edit: a message changed in place is
+// scanned again.
+TEST_F(PolicyTest, AHistoryMessageChangedInPlaceIsRescanned) {
+  auto policy = MakeOk("[routing]\ngeneric = \"cloud\"\n");
+  llm::ChatRequest request =
+      Ask("Please summarise the notes from the meeting with the team at alice_example.com");
+  ASSERT_EQ(policy->Decide({}, request).route(), Route::kCloud);
+  std::string& history = request.messages[1].content;
+  history[history.find('_')] = '@';
+  request.messages.push_back(llm::Message::User("and continue"));
+  Decision d = policy->Decide({}, request);
+  EXPECT_EQ(d.route(), Route::kLocal);
+  ASSERT_EQ(d.findings().size(), 1u);
+  EXPECT_EQ(d.findings()[0].part, 1u);
+}
+
 TEST_F(PolicyTest, ProfilesChangeGenericRoutingButNeverLetSensitiveDataOut) {
   auto policy = MakeOk(R"(
 [routing]

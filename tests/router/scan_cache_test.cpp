@@ -13,6 +13,13 @@ std::string Padded(std::string text) {
   return text;
 }
 
+// Scans one text, with its own hash, through `cache`, appending to `out`.
+void ScanOne(ScanCache& cache, const Scanner& scanner, std::string_view text, uint32_t part,
+             std::vector<Finding>& out) {
+  ScanText one{text, HashText(text), part};
+  cache.ScanInto(scanner, std::span(&one, 1), out);
+}
+
 std::vector<Finding> Fresh(const Scanner& scanner, std::string_view text, uint32_t part) {
   std::vector<Finding> out;
   scanner.ScanInto(text, part, out);
@@ -26,7 +33,7 @@ TEST(ScanCacheTest, CachedFindingsEqualAFreshScanWithTheirPart) {
   std::string text = Padded("write to alice@example.com about card 4111 1111 1111 1111");
   for (uint32_t part : {0u, 3u, 7u}) {  // The first call scans, the others hit.
     std::vector<Finding> out;
-    cache.ScanInto(*scanner, text, part, out);
+    ScanOne(cache, *scanner, text, part, out);
     EXPECT_EQ(out, Fresh(*scanner, text, part));
     ASSERT_FALSE(out.empty());
     EXPECT_EQ(out.front().part, part);
@@ -41,8 +48,8 @@ TEST(ScanCacheTest, TextsDifferingInOneByteAreScannedSeparately) {
   std::string sensitive = clean;
   sensitive[sensitive.find('_')] = '@';
   std::vector<Finding> first, second;
-  cache.ScanInto(*scanner, clean, 0, first);
-  cache.ScanInto(*scanner, sensitive, 0, second);
+  ScanOne(cache, *scanner, clean, 0, first);
+  ScanOne(cache, *scanner, sensitive, 0, second);
   EXPECT_TRUE(first.empty());
   EXPECT_EQ(second, Fresh(*scanner, sensitive, 0));
   EXPECT_FALSE(second.empty());
@@ -56,10 +63,48 @@ TEST(ScanCacheTest, AppendsToExistingFindingsAndSurvivesBeingFull) {
   for (int i = 0; i < 20; ++i) {
     std::string text = Padded("mail bob" + std::to_string(i) + "@example.org");
     size_t before = out.size();
-    cache.ScanInto(*scanner, text, static_cast<uint32_t>(i), out);
+    ScanOne(cache, *scanner, text, static_cast<uint32_t>(i), out);
     std::vector<Finding> expected = Fresh(*scanner, text, static_cast<uint32_t>(i));
     ASSERT_EQ(out.size() - before, expected.size());
     EXPECT_TRUE(std::equal(expected.begin(), expected.end(), out.begin() + before));
+  }
+}
+
+// A hash that names a cached clean text cannot pass off other bytes as that text.
+TEST(ScanCacheTest, AChangedTextCarryingAStaleHashIsRescanned) {
+  Result<Scanner> scanner = Scanner::Create({});
+  ASSERT_TRUE(scanner);
+  ScanCache cache;
+  std::string clean = Padded("reach me at alice_example.com");
+  std::string sensitive = clean;
+  sensitive[sensitive.find('_')] = '@';
+  std::vector<Finding> first, second;
+  ScanOne(cache, *scanner, clean, 0, first);
+  ScanText stale{sensitive, HashText(clean), 0};
+  cache.ScanInto(*scanner, std::span(&stale, 1), second);
+  EXPECT_TRUE(first.empty());
+  EXPECT_EQ(second, Fresh(*scanner, sensitive, 0));
+  EXPECT_FALSE(second.empty());
+}
+
+// Several texts in one call: each gets its own part, in order, hit or miss, short or long.
+TEST(ScanCacheTest, ManyTextsKeepTheirOrderAndParts) {
+  Result<Scanner> scanner = Scanner::Create({});
+  ASSERT_TRUE(scanner);
+  ScanCache cache;
+  std::string a = Padded("card 4111 1111 1111 1111");
+  std::string b = "a@example.com";  // Too short to cache.
+  std::string c = Padded("mail carol@example.net");
+  std::vector<ScanText> texts = {{a, HashText(a), 0}, {b, HashText(b), 1}, {c, HashText(c), 2}};
+  std::vector<Finding> expected = Fresh(*scanner, a, 0);
+  for (const Finding& f : Fresh(*scanner, b, 1))
+    expected.push_back(f);
+  for (const Finding& f : Fresh(*scanner, c, 2))
+    expected.push_back(f);
+  for (int round = 0; round < 2; ++round) {  // Misses first, then hits.
+    std::vector<Finding> out;
+    cache.ScanInto(*scanner, texts, out);
+    EXPECT_EQ(out, expected);
   }
 }
 

@@ -113,7 +113,7 @@ Decision Gateway::Decide(const CallContext& context, const llm::ChatRequest& req
 
 Result<GatewayResponse> Gateway::Chat(const CallContext& context, const llm::ChatRequest& request,
                                       const llm::CallOptions& options) {
-  return Send(Decide(context, request), context, request, options);
+  return SendVerified(Decide(context, request), context, request, options);
 }
 
 void Gateway::Audit(const CallContext& context, const Decision& decision,
@@ -189,11 +189,17 @@ std::optional<Result<GatewayResponse>> Gateway::TryCandidates(
 Result<GatewayResponse> Gateway::Send(Decision decision, const CallContext& context,
                                       const llm::ChatRequest& request,
                                       const llm::CallOptions& options) {
-  const auto started = clock_.Monotonic();
   if (decision.fingerprint() != PayloadFingerprint(request)) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "the routing decision was made for a different payload");
   }
+  return SendVerified(std::move(decision), context, request, options);
+}
+
+Result<GatewayResponse> Gateway::SendVerified(Decision decision, const CallContext& context,
+                                              const llm::ChatRequest& request,
+                                              const llm::CallOptions& options) {
+  const auto started = clock_.Monotonic();
   if (context.taint && context.taint->tainted() && !decision.sensitive()) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "the task became tainted after this routing decision; decide again");

@@ -78,7 +78,7 @@ class Gateway {
   // not open as the provider. This is what `tandem route explain` prints.
   Decision Decide(const CallContext& context, const llm::ChatRequest& request) const;
 
-  // Decide, then Send.
+  // Decide, then send under that decision (its payload check is skipped: it is this request's).
   Result<GatewayResponse> Chat(const CallContext& context, const llm::ChatRequest& request,
                                const llm::CallOptions& options = {});
 
@@ -106,6 +106,11 @@ class Gateway {
           std::map<std::string, std::unique_ptr<llm::ChatModel>> models, GatewayOptions options,
           Clock& clock);
   const ProviderConfig* FindProvider(const std::string& name) const;
+  // Send for a decision known to be made for `request` (Chat's own): hashing the whole payload
+  // again would only repeat what Decide just did.
+  Result<GatewayResponse> SendVerified(Decision decision, const CallContext& context,
+                                       const llm::ChatRequest& request,
+                                       const llm::CallOptions& options);
   // Tries the decision's candidates once; nullopt when none answered, with `states` saying why.
   std::optional<Result<GatewayResponse>> TryCandidates(
       Decision& decision, const CallContext& context, const llm::ChatRequest& outbound,

@@ -27,26 +27,53 @@ bool Contains(const std::vector<EntityType>& list, EntityType value) {
 
 }  // namespace
 
-uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
-  // XXH3 runs at memory speed, and an agent sends its whole history with every call. Each field
-  // is hashed on its own, seeded with the hash so far, so the order and the boundaries count
-  // ("ab" + "c" and "a" + "bc" differ) without the per-call cost of a streaming state. This binds
-  // a decision to its payload against mistakes in the calling code, not against an adversary
-  // inside the process.
-  uint64_t hash = 0;
-  auto add = [&hash](std::string_view bytes) {
-    hash = XXH3_64bits_withSeed(bytes.data(), bytes.size(), hash);
-  };
-  for (const llm::Message& m : request.messages) {
-    add(llm::RoleName(m.role));
-    add(m.content);
-    for (const llm::ToolCall& call : m.tool_calls) {
-      add(call.name);
-      add(call.arguments);
-    }
-    add(m.tool_call_id);
+namespace {
+
+// The texts of `request` the scanner reads, each hashed once: message contents (part = message
+// index), then tool-call arguments (part = messages.size() + running index of the call).
+std::vector<ScanText> HashedTexts(const llm::ChatRequest& request) {
+  std::vector<ScanText> texts;
+  texts.reserve(request.messages.size() * 2);
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    const std::string& content = request.messages[i].content;
+    texts.push_back({content, HashText(content), static_cast<uint32_t>(i)});
   }
-  return hash;
+  auto part = static_cast<uint32_t>(request.messages.size());
+  for (const llm::Message& m : request.messages) {
+    for (const llm::ToolCall& call : m.tool_calls) {
+      texts.push_back({call.arguments, HashText(call.arguments), part++});
+    }
+  }
+  return texts;
+}
+
+// The fingerprint of `request` whose HashedTexts are `texts`. Each field is hashed on its own
+// and the sequence of those hashes, with each message's role and number of calls, is hashed
+// again: order and boundaries count ("ab" + "c" and "a" + "bc" differ), and the long texts are
+// read once for both the scan cache and this. It binds a decision to its payload against
+// mistakes in the calling code, not against an adversary inside the process.
+uint64_t Fingerprint(const llm::ChatRequest& request, std::span<const ScanText> texts) {
+  std::vector<uint64_t> fields;
+  fields.reserve(texts.size() * 2 + request.messages.size() * 3);
+  size_t call_index = request.messages.size();
+  for (size_t i = 0; i < request.messages.size(); ++i) {
+    const llm::Message& m = request.messages[i];
+    fields.push_back(static_cast<uint64_t>(m.role));
+    fields.push_back(texts[i].hash);
+    fields.push_back(m.tool_calls.size());
+    for (const llm::ToolCall& call : m.tool_calls) {
+      fields.push_back(HashText(call.name));
+      fields.push_back(texts[call_index++].hash);
+    }
+    fields.push_back(HashText(m.tool_call_id));
+  }
+  return XXH3_64bits(fields.data(), fields.size() * sizeof(uint64_t));
+}
+
+}  // namespace
+
+uint64_t PayloadFingerprint(const llm::ChatRequest& request) {
+  return Fingerprint(request, HashedTexts(request));
 }
 
 namespace {
@@ -122,16 +149,9 @@ Result<std::unique_ptr<Policy>> Policy::Create(const Config& config) {
       new Policy(std::move(*routing), std::move(*scanner), config.providers, std::move(prices)));
 }
 
-std::vector<Finding> Policy::ScanRequest(const llm::ChatRequest& request) const {
+std::vector<Finding> Policy::ScanRequest(std::span<const ScanText> texts) const {
   std::vector<Finding> findings;
-  auto part = static_cast<uint32_t>(request.messages.size());
-  for (size_t i = 0; i < request.messages.size(); ++i) {
-    scan_cache_.ScanInto(scanner_, request.messages[i].content, static_cast<uint32_t>(i), findings);
-  }
-  for (const llm::Message& m : request.messages) {
-    for (const llm::ToolCall& call : m.tool_calls)
-      scan_cache_.ScanInto(scanner_, call.arguments, part++, findings);
-  }
+  scan_cache_.ScanInto(scanner_, texts, findings);
   return findings;
 }
 
@@ -261,8 +281,9 @@ std::vector<std::string> Policy::Candidates(const std::vector<Zone>& zones, bool
 
 Decision Policy::Decide(const CallContext& context, const llm::ChatRequest& request) const {
   Decision d;
-  d.fingerprint_ = PayloadFingerprint(request);
-  d.findings_ = ScanRequest(request);
+  std::vector<ScanText> texts = HashedTexts(request);
+  d.fingerprint_ = Fingerprint(request, texts);
+  d.findings_ = ScanRequest(texts);
   const bool default_route = context.profile.empty() || context.profile == "auto";
   const RouteProfile* profile = default_route ? nullptr : FindProfile(routing_, context.profile);
   const ProviderConfig* pinned =

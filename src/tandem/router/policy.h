@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,10 +55,6 @@ class Policy {
   bool ObserveToolOutput(TaintState& taint, std::string_view tool, std::string_view output) const;
   bool ObserveMemoryRecall(TaintState& taint, std::string_view text) const;
 
-  // Findings of all message contents (part = message index) and tool-call arguments (part =
-  // messages.size() + running index of the call).
-  std::vector<Finding> ScanRequest(const llm::ChatRequest& request) const;
-
   bool IsConfidentialPath(std::string_view path) const;
   // True when CallContext::profile = `name` selects something ("", "auto", a profile, a
   // provider's name or model).
@@ -71,6 +68,9 @@ class Policy {
  private:
   Policy(RoutingConfig routing, Scanner scanner, std::vector<ProviderConfig> providers,
          std::map<std::string, double> price_per_token);
+  // Findings of a request's texts: message contents (part = message index), then tool-call
+  // arguments (part = messages.size() + running index of the call).
+  std::vector<Finding> ScanRequest(std::span<const ScanText> texts) const;
   bool Observe(TaintState& taint, TaintSource source, std::string_view origin,
                std::string_view content, std::vector<std::string> reasons) const;
   void Escalation(const CallContext& context, const llm::ChatRequest& request,

@@ -1,5 +1,8 @@
 #include "tandem/router/scan_cache.h"
 
+// Inlined: every resent text is hashed once per call, and the library's exported function
+// costs a call and its generic dispatch each time.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace tandem::router {
@@ -19,32 +22,43 @@ void AppendWithPart(const std::vector<Finding>& findings, uint32_t part,
 
 }  // namespace
 
-size_t ScanCache::Hash::operator()(std::string_view text) const {
+uint64_t HashText(std::string_view text) {
   return XXH3_64bits(text.data(), text.size());
 }
 
-void ScanCache::ScanInto(const Scanner& scanner, std::string_view text, uint32_t part,
+void ScanCache::ScanInto(const Scanner& scanner, std::span<const ScanText> texts,
                          std::vector<Finding>& out) {
-  if (text.size() < kMinCachedBytes || text.size() > max_bytes_) {
-    scanner.ScanInto(text, part, out);
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = entries_.find(text); it != entries_.end()) {
-      AppendWithPart(it->second, part, out);
-      return;
+  // One lock for the whole request: in a resent history nearly every text is found.
+  std::unique_lock lock(mu_);
+  for (const ScanText& text : texts) {
+    if (text.text.size() < kMinCachedBytes) {
+      scanner.ScanInto(text.text, text.part, out);  // Short: quicker than a lookup.
+    } else if (text.text.size() > max_bytes_) {
+      lock.unlock();
+      scanner.ScanInto(text.text, text.part, out);
+      lock.lock();
+    } else if (auto it = entries_.find(text); it != entries_.end()) {
+      AppendWithPart(it->second, text.part, out);
+    } else {
+      ScanAndStore(scanner, text, out, lock);
     }
   }
+}
+
+void ScanCache::ScanAndStore(const Scanner& scanner, const ScanText& text,
+                             std::vector<Finding>& out, std::unique_lock<std::mutex>& lock) {
+  lock.unlock();  // Other calls may look up while this text is scanned.
   std::vector<Finding> found;
-  scanner.ScanInto(text, 0, found);
-  AppendWithPart(found, part, out);
-  std::lock_guard lock(mu_);
-  if (bytes_ + text.size() > max_bytes_) {
+  scanner.ScanInto(text.text, 0, found);
+  AppendWithPart(found, text.part, out);
+  lock.lock();
+  if (bytes_ + text.text.size() > max_bytes_) {
     entries_.clear();
     bytes_ = 0;
   }
-  if (entries_.emplace(std::string(text), std::move(found)).second) bytes_ += text.size();
+  if (entries_.emplace(std::string(text.text), std::move(found)).second) {
+    bytes_ += text.text.size();
+  }
 }
 
 }  // namespace tandem::router
