@@ -159,6 +159,38 @@ TEST_F(ApprovalTest, ApprovedExternalCallRunsAndTheDecisionIsPersisted) {
   EXPECT_THAT(sink_.types, ::testing::IsSupersetOf({"approval_required", "approval_granted"}));
 }
 
+// Records, when asked, what another connection to the store sees of the step: its proposal
+// must be committed before anyone is asked.
+class StoreCheckingApprover final : public Approver {
+ public:
+  explicit StoreCheckingApprover(std::filesystem::path db) : db_(std::move(db)) {}
+  ApprovalDecision Decide(const ApprovalRequest& request) override {
+    auto other = store::TaskStore::Open(db_);
+    if (!other) {
+      ADD_FAILURE() << other.error().message();
+      return {.kind = ApprovalKind::kRefuse};
+    }
+    auto steps = (*other)->ListSteps(request.task_id);
+    if (steps) seen = *steps;
+    return {.kind = ApprovalKind::kApprove};
+  }
+  std::vector<store::StepRecord> seen;
+
+ private:
+  std::filesystem::path db_;
+};
+
+TEST_F(ApprovalTest, TheProposalIsOnDiskBeforeThePersonIsAsked) {
+  PushNote("deploy started");
+  model_.Push("finish", {{"summary", "done"}});
+  StoreCheckingApprover approver(dir_.path() / "tandem.db");
+  RunTask(&approver);
+  ASSERT_EQ(approver.seen.size(), 1u);
+  EXPECT_EQ(approver.seen[0].status, store::StepStatus::kProposed);
+  EXPECT_EQ(approver.seen[0].tool_name, "send_note");
+  EXPECT_EQ(note_runs_, 1);
+}
+
 TEST_F(ApprovalTest, ApproveNextNRunsTheFollowingCallsWithoutAsking) {
   for (int i = 0; i < 4; ++i)
     PushNote(fmt::format("note {}", i));

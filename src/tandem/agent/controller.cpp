@@ -393,10 +393,10 @@ class Controller::Loop {
   }
 
   // proposed -> (approval) -> running -> tool -> done, each committed before the next effect.
-  // Proposing and starting a call nobody has to approve is one commit.
+  // A call nobody has to approve is proposed and started in one commit, so it is written once,
+  // as running: the proposal alone would never reach the disk.
   Status Execute(StepRecord step) {
     return Batched([&](store::TaskStore::Batch& batch) -> Status {
-      if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
       Emit("action_proposed", {{"step", step.seq},
                                {"thoughts", step.thoughts},
                                {"tool", step.tool_name},
@@ -414,7 +414,8 @@ class Controller::Loop {
     return batch->Commit();
   }
 
-  // `batch` holds the proposal; it is committed before anyone is asked and before the tool runs.
+  // The step's state is written in `batch`, which is committed before anyone is asked and before
+  // the tool runs.
   Status RunTool(StepRecord& step, store::TaskStore::Batch& batch) {
     const tools::Tool* tool = deps_.tools->Find(step.tool_name);
     json args = json::parse(step.tool_arguments, nullptr, false);
@@ -423,6 +424,7 @@ class Controller::Loop {
     if (!ApprovalGranted(step)) {
       // A person may be asked now: the store must not wait with them.
       if (tool->EffectOf(args) == tools::EffectClass::kExternal) {
+        if (Status saved = Save(step, StepStatus::kProposed); !saved) return saved;
         if (Status committed = batch.Commit(); !committed) return committed;
       }
       GateOutcome gate = gate_.Check(step, *tool, args, steps_, [this](std::string type, json p) {
