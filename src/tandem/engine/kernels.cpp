@@ -601,8 +601,7 @@ void MatMulInterleaved(const WeightMatrix& w, const uint8_t* xq, size_t q_bytes,
   const InterleavedFn kernel = DispatchedInterleaved(w.type);
   // One token goes 8 rows at a time: pairs read two streams, and generation with them took
   // 1.06-1.10x as long (AVX-512 machine, alternating runs).
-  const InterleavedPairFn pair_kernel =
-      n_tokens > 1 ? DispatchedInterleavedPair(w.type) : nullptr;
+  const InterleavedPairFn pair_kernel = n_tokens > 1 ? DispatchedInterleavedPair(w.type) : nullptr;
   const int64_t rows = w.rows;
   const int64_t grouped_rows = rows / 8 * 8;
   const int64_t n_blocks = w.cols / 32;
