@@ -302,7 +302,14 @@ TANDEM_AVX512 int64_t Int8MacProbe(int64_t rounds, int32_t* sink) {
   __m512i all = a0;
   for (__m512i a : {a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11})
     all = _mm512_add_epi32(all, a);
-  *sink = _mm512_reduce_add_epi32(all);
+  // Reduced with vector adds, which wrap: the header's _mm512_reduce_add_epi32 adds as int, and
+  // the sum is meant modulo 2^32.
+  const __m256i half =
+      _mm256_add_epi32(_mm512_castsi512_si256(all), _mm512_extracti64x4_epi64(all, 1));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  *sink = _mm_cvtsi128_si32(s);
   return rounds * 12 * 64;
 }
 
