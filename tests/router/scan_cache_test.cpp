@@ -40,7 +40,10 @@ TEST(ScanCacheTest, CachedFindingsEqualAFreshScanWithTheirPart) {
   }
 }
 
-TEST(ScanCacheTest, TextsDifferingInOneByteAreScannedSeparately) {
+// Scans a clean text, then the same text with one byte changed that makes it sensitive: with
+// its own hash, or with the clean text's (`stale_hash`). Expects nothing from the first scan
+// and exactly a fresh scan's findings from the second.
+void ExpectTheChangedTextRescanned(bool stale_hash) {
   Result<Scanner> scanner = Scanner::Create({});
   ASSERT_TRUE(scanner);
   ScanCache cache;
@@ -49,10 +52,20 @@ TEST(ScanCacheTest, TextsDifferingInOneByteAreScannedSeparately) {
   sensitive[sensitive.find('_')] = '@';
   std::vector<Finding> first, second;
   ScanOne(cache, *scanner, clean, 0, first);
-  ScanOne(cache, *scanner, sensitive, 0, second);
+  ScanText changed{sensitive, HashText(stale_hash ? clean : sensitive), 0};
+  cache.ScanInto(*scanner, std::span(&changed, 1), second);
   EXPECT_TRUE(first.empty());
   EXPECT_EQ(second, Fresh(*scanner, sensitive, 0));
   EXPECT_FALSE(second.empty());
+}
+
+TEST(ScanCacheTest, TextsDifferingInOneByteAreScannedSeparately) {
+  ExpectTheChangedTextRescanned(/*stale_hash=*/false);
+}
+
+// A hash that names a cached clean text cannot pass off other bytes as that text.
+TEST(ScanCacheTest, AChangedTextCarryingAStaleHashIsRescanned) {
+  ExpectTheChangedTextRescanned(/*stale_hash=*/true);
 }
 
 TEST(ScanCacheTest, AppendsToExistingFindingsAndSurvivesBeingFull) {
@@ -68,23 +81,6 @@ TEST(ScanCacheTest, AppendsToExistingFindingsAndSurvivesBeingFull) {
     ASSERT_EQ(out.size() - before, expected.size());
     EXPECT_TRUE(std::equal(expected.begin(), expected.end(), out.begin() + before));
   }
-}
-
-// A hash that names a cached clean text cannot pass off other bytes as that text.
-TEST(ScanCacheTest, AChangedTextCarryingAStaleHashIsRescanned) {
-  Result<Scanner> scanner = Scanner::Create({});
-  ASSERT_TRUE(scanner);
-  ScanCache cache;
-  std::string clean = Padded("reach me at alice_example.com");
-  std::string sensitive = clean;
-  sensitive[sensitive.find('_')] = '@';
-  std::vector<Finding> first, second;
-  ScanOne(cache, *scanner, clean, 0, first);
-  ScanText stale{sensitive, HashText(clean), 0};
-  cache.ScanInto(*scanner, std::span(&stale, 1), second);
-  EXPECT_TRUE(first.empty());
-  EXPECT_EQ(second, Fresh(*scanner, sensitive, 0));
-  EXPECT_FALSE(second.empty());
 }
 
 // Several texts in one call: each gets its own part, in order, hit or miss, short or long.
