@@ -1,5 +1,6 @@
 #include "tandem/core/wal_checkpointer.h"
 
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include "tandem/core/sqlite.h"
@@ -17,10 +18,12 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
                                                                 const std::filesystem::path& path,
                                                                 int wal_pages,
                                                                 std::chrono::microseconds quiet) {
-  Result<sqlite3*> connection = Open(path);
+  // Its writes only rewind the log, and give way at once to the writer.
+  Result<sqlite3*> connection = Open(path, {.busy_timeout_ms = 0});
   if (!connection) {
     return std::unexpected(std::move(connection.error()).WithContext("opening the checkpointer"));
   }
+  sqlite3_wal_autocheckpoint(*connection, 0);
   std::unique_ptr<WalCheckpointer> checkpointer(new WalCheckpointer(*connection, wal_pages, quiet));
   // Replaces the hook sqlite3_wal_autocheckpoint installs, which is what turns it off.
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, checkpointer.get());
@@ -82,10 +85,39 @@ void WalCheckpointer::Loop() {
     std::unique_lock checkpointing(checkpoint_mu_);
     // PASSIVE copies what it can without waiting for locks; a busy database is retried at the
     // next signal, and the WAL stays valid meanwhile.
-    sqlite3_wal_checkpoint_v2(connection_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int log_frames = 0;
+    int copied_frames = 0;
+    const bool complete = sqlite3_wal_checkpoint_v2(connection_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                                    &log_frames, &copied_frames) == SQLITE_OK &&
+                          log_frames > 0 && copied_frames == log_frames;
     checkpointing.unlock();
     lock.lock();
+    // No commit came while it ran: the writer is probably between transactions.
+    if (complete && !pending_ && !stop_) {
+      lock.unlock();
+      RewindLog();
+      lock.lock();
+    }
   }
+}
+
+void WalCheckpointer::RewindLog() {
+  // The first frame written after a complete checkpoint rewinds the log to its start, and
+  // SQLite syncs the new log header before going on: done here, that sync (a disk flush, about
+  // a millisecond) leaves the writer's next commit. The smallest write there is: user_version
+  // set to its own value, in one transaction so that the value cannot change in between.
+  // A writer at work makes BEGIN fail at once; its commit then either rewinds the log itself
+  // or signals again, and the next pause brings another try.
+  if (!Exec(connection_, "BEGIN IMMEDIATE")) return;
+  bool written = false;
+  if (Result<Statement> version = Statement::Prepare(connection_, "PRAGMA user_version")) {
+    Result<bool> row = version->Step();
+    if (row && *row) {
+      written = static_cast<bool>(
+          Exec(connection_, fmt::format("PRAGMA user_version = {}", version->Int(0))));
+    }
+  }
+  if (!written || !Exec(connection_, "COMMIT")) (void)Exec(connection_, "ROLLBACK");
 }
 
 }  // namespace tandem::sqlite

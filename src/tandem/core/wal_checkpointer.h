@@ -2,7 +2,9 @@
 // that crosses the threshold, so one step in ~50 pays several milliseconds of copying and
 // syncing; here the writer only signals, and a thread with its own connection checkpoints
 // (PASSIVE: it never blocks the writer or readers) once the writer pauses, so the copying does
-// not compete with the writer's next commits for the CPU and the disk.
+// not compete with the writer's next commits for the CPU and the disk. After a complete
+// checkpoint it also rewinds the log, so the writer's next commit does not pay the sync of the
+// new log header either.
 //
 //   auto checkpointer = WalCheckpointer::Start(db, path);  // after opening `db` in WAL mode
 //   ...                                                    // destroy after closing `db`
@@ -38,6 +40,7 @@ class WalCheckpointer {
   WalCheckpointer(sqlite3* connection, int wal_pages, std::chrono::microseconds quiet);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
   void Loop();
+  void RewindLog();
 
   sqlite3* connection_;  // The checkpointer's own; used only by its thread (and the destructor).
   const int wal_pages_;
