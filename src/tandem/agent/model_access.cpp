@@ -24,6 +24,29 @@ GatewayModelAccess::GatewayModelAccess(router::Gateway* gateway, const Config* c
                                        Clock* clock)
     : gateway_(gateway), config_(config), prices_(prices), store_(store), clock_(clock) {}
 
+Result<store::LedgerRow> GatewayModelAccess::RecordCall(
+    const CallContext& context, std::chrono::steady_clock::time_point started,
+    const std::string& provider_name, const ProviderConfig* provider, const Error* error,
+    std::string_view what, const std::function<llm::Usage(store::LedgerRow&)>& describe) {
+  int64_t latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
+  store::LedgerRow row =
+      LedgerRowFor(context, latency_ms, ToUnixMillis(clock_->Now()), provider_name, provider);
+  if (error) {
+    row.outcome = std::string(ErrorCodeName(error->code()));
+  } else {
+    llm::Usage usage = describe(row);
+    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, usage);
+    // A local endpoint sends no per-token bill (its hardware is costed by `tandem plan`).
+    if (!row.cost_usd && provider && provider->zone == Zone::kLocal) row.cost_usd = 0.0;
+    row.outcome = "ok";
+  }
+  if (Result<int64_t> saved = store_->AppendLedger(row); !saved) {
+    return std::unexpected(std::move(saved.error()).WithContext(fmt::format("recording {}", what)));
+  }
+  return row;
+}
+
 Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
                                              const CallContext& context) {
   auto started = clock_->Monotonic();
@@ -34,35 +57,25 @@ Result<ModelAnswer> GatewayModelAccess::Call(const llm::ChatRequest& request,
   Result<router::GatewayResponse> answer = gateway_->Chat(
       route, request,
       {.cancel = context.cancel, .stream = context.stream, .on_text = context.on_text});
-  int64_t latency_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
   const ProviderConfig* provider =
       answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
-  store::LedgerRow row =
-      LedgerRowFor(context, latency_ms, ToUnixMillis(clock_->Now()),
-                   answer ? answer->decision.provider() : std::string(), provider);
-  if (answer) {
-    const llm::ChatResponse& response = answer->response;
-    // Priced by the configured model name: servers often answer with a dated variant.
-    row.model = provider && !provider->model.empty() ? provider->model : response.model;
-    row.prompt_tokens = response.usage.prompt_tokens;
-    row.completion_tokens = response.usage.completion_tokens;
-    row.cached_prompt_tokens = response.usage.cached_prompt_tokens;
-    row.estimated = response.usage.estimated;
-    row.time_to_first_token_ms = response.time_to_first_token_ms;
-    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, response.usage);
-    // A local endpoint sends no per-token bill (its hardware is costed by `tandem plan`).
-    if (!row.cost_usd && provider && provider->zone == Zone::kLocal) row.cost_usd = 0.0;
-    row.outcome = "ok";
-  } else {
-    row.outcome = std::string(ErrorCodeName(answer.error().code()));
-  }
-  if (Result<int64_t> saved = store_->AppendLedger(row); !saved) {
-    return std::unexpected(std::move(saved.error()).WithContext("recording the model call"));
-  }
+  Result<store::LedgerRow> row = RecordCall(
+      context, started, answer ? answer->decision.provider() : std::string(), provider,
+      answer ? nullptr : &answer.error(), "the model call", [&](store::LedgerRow& entry) {
+        const llm::ChatResponse& response = answer->response;
+        // Priced by the configured model name: servers often answer with a dated variant.
+        entry.model = provider && !provider->model.empty() ? provider->model : response.model;
+        entry.prompt_tokens = response.usage.prompt_tokens;
+        entry.completion_tokens = response.usage.completion_tokens;
+        entry.cached_prompt_tokens = response.usage.cached_prompt_tokens;
+        entry.estimated = response.usage.estimated;
+        entry.time_to_first_token_ms = response.time_to_first_token_ms;
+        return response.usage;
+      });
+  if (!row) return std::unexpected(std::move(row.error()));
   if (!answer) return std::unexpected(answer.error());
-  return ModelAnswer{std::move(answer->response), row.provider,
-                     provider ? provider->zone : Zone::kLocal, row.cost_usd, latency_ms};
+  return ModelAnswer{std::move(answer->response), row->provider,
+                     provider ? provider->zone : Zone::kLocal, row->cost_usd, row->latency_ms};
 }
 
 Result<EmbedAnswer> ModelAccess::Embed(const std::vector<std::string>&, const CallContext&) {
@@ -74,34 +87,24 @@ Result<EmbedAnswer> GatewayModelAccess::Embed(const std::vector<std::string>& te
   auto started = clock_->Monotonic();
   Result<router::EmbedResponse> answer = gateway_->Embed(
       {.task_id = context.task_id, .taint = context.taint, .profile = context.profile}, texts);
-  int64_t latency_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Monotonic() - started).count();
   const ProviderConfig* provider =
       answer ? config_->FindProvider(answer->decision.provider()) : nullptr;
-  store::LedgerRow row =
-      LedgerRowFor(context, latency_ms, ToUnixMillis(clock_->Now()),
-                   answer ? answer->decision.provider() : std::string(), provider);
-  if (answer) {
-    row.model = answer->model;
-    row.prompt_tokens = answer->tokens;
-    row.estimated = true;  // The embeddings client does not report usage.
-    llm::Usage usage{.prompt_tokens = answer->tokens, .estimated = true};
-    if (prices_ != nullptr) row.cost_usd = prices_->Cost(row.model, usage);
-    if (!row.cost_usd && provider && provider->zone == Zone::kLocal) row.cost_usd = 0.0;
-    row.outcome = "ok";
-  } else {
-    row.outcome = std::string(ErrorCodeName(answer.error().code()));
-  }
-  if (Result<int64_t> saved = store_->AppendLedger(row); !saved) {
-    return std::unexpected(std::move(saved.error()).WithContext("recording the embeddings call"));
-  }
+  Result<store::LedgerRow> row = RecordCall(
+      context, started, answer ? answer->decision.provider() : std::string(), provider,
+      answer ? nullptr : &answer.error(), "the embeddings call", [&](store::LedgerRow& entry) {
+        entry.model = answer->model;
+        entry.prompt_tokens = answer->tokens;
+        entry.estimated = true;  // The embeddings client does not report usage.
+        return llm::Usage{.prompt_tokens = answer->tokens, .estimated = true};
+      });
+  if (!row) return std::unexpected(std::move(row.error()));
   if (!answer) return std::unexpected(answer.error());
   return EmbedAnswer{std::move(answer->vectors),
-                     row.provider,
-                     row.model,
+                     row->provider,
+                     row->model,
                      provider ? provider->zone : Zone::kLocal,
                      answer->tokens,
-                     row.cost_usd};
+                     row->cost_usd};
 }
 
 void StoreAuditSink::Record(const router::AuditRecord& record) {

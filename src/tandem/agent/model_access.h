@@ -3,8 +3,11 @@
 // router::Gateway, which decides the zone and provider of every call.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "tandem/core/clock.h"
 #include "tandem/core/config.h"
@@ -69,6 +72,16 @@ class GatewayModelAccess final : public ModelAccess {
                             const CallContext& context) override;
 
  private:
+  // Writes the ledger row of a gateway call begun at `started` that ended with `error`, or
+  // answered from `provider_name` (`provider`: its configuration, if any); `describe` fills in
+  // an answer's model and token counts and returns the usage to price.
+  Result<store::LedgerRow> RecordCall(const CallContext& context,
+                                      std::chrono::steady_clock::time_point started,
+                                      const std::string& provider_name,
+                                      const ProviderConfig* provider, const Error* error,
+                                      std::string_view what,
+                                      const std::function<llm::Usage(store::LedgerRow&)>& describe);
+
   router::Gateway* gateway_;
   const Config* config_;
   const llm::PriceCatalog* prices_;
