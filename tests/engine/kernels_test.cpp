@@ -337,6 +337,33 @@ TEST(DequantizeTest, DecodesKnownBlocks) {
   EXPECT_EQ(out[4], 0.0f);
 }
 
+// Attention's value sums: the dispatched kernel rounds each product and each sum as the portable
+// loop does (lengths with and without a tail past the vector width).
+TEST(AttentionKernelTest, AddScaledIsIdenticalToThePortableLoop) {
+  for (int64_t n : {64, 70, 5}) {
+    std::vector<float> x = RandomFloats(static_cast<size_t>(n), 7);
+    std::vector<float> y = RandomFloats(static_cast<size_t>(n), 8);
+    std::vector<float> expected = y;
+    const float a = 0.3183099f;
+    for (size_t i = 0; i < expected.size(); ++i)
+      expected[i] += a * x[i];
+    AddScaledF32(a, x.data(), y.data(), n);
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(y[i], expected[i]) << "n " << n << " element " << i;
+  }
+}
+
+TEST(AttentionKernelTest, DotF32MatchesADoubleSum) {
+  for (int64_t n : {64, 128, 37}) {
+    std::vector<float> a = RandomFloats(static_cast<size_t>(n), 9);
+    std::vector<float> b = RandomFloats(static_cast<size_t>(n), 10);
+    double expected = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+      expected += static_cast<double>(a[i]) * b[i];
+    EXPECT_NEAR(DotF32(a.data(), b.data(), n), expected, 1e-4 * std::sqrt(n)) << "n " << n;
+  }
+}
+
 TEST(Int8MacProbeTest, DoesTheMultiplyAddsItCounts) {
   int32_t sink = -1;
   const int64_t macs = RunInt8MacProbe(10, &sink);

@@ -145,10 +145,7 @@ void Context::Attention(int layer, int n_tokens) {
       float max_score = -INFINITY;
       for (int j = 0; j < n_keys; ++j) {
         const float* k = cache_.Key(layer, j) + kv_head * p.head_dim;
-        float dot = 0.0f;
-        for (int d = 0; d < p.head_dim; ++d)
-          dot += q[d] * k[d];
-        scores[static_cast<size_t>(j)] = dot * scale;
+        scores[static_cast<size_t>(j)] = DotF32(q, k, p.head_dim) * scale;
         max_score = std::max(max_score, scores[static_cast<size_t>(j)]);
       }
       double sum = 0.0;
@@ -162,9 +159,7 @@ void Context::Attention(int layer, int n_tokens) {
       std::fill(out, out + p.head_dim, 0.0f);
       for (int j = 0; j < n_keys; ++j) {
         const float w = scores[static_cast<size_t>(j)] * inv;
-        const float* v = cache_.Value(layer, j) + kv_head * p.head_dim;
-        for (int d = 0; d < p.head_dim; ++d)
-          out[d] += w * v[d];
+        AddScaledF32(w, cache_.Value(layer, j) + kv_head * p.head_dim, out, p.head_dim);
       }
     }
   });

@@ -142,6 +142,11 @@ float DotF32Generic(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+void AddScaledF32Generic(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] += a * x[i];
+}
+
 // One block's step of the portable Q8_0 dot.
 inline float AccumulateQ8_0(const BlockQ8_0& a, const BlockQ8_0& b, float sum) {
   int sumi = 0;
@@ -307,6 +312,7 @@ DotTable MakeTable() {
   table.interleaved_q4_0 = DotInterleavedQ4_0Generic;
   table.interleaved_q8_0 = DotInterleavedQ8_0Generic;
   table.f32 = DotF32Generic;
+  table.add_scaled_f32 = AddScaledF32Generic;
   table.q8_0 = DotQ8_0Generic;
   table.q4_0 = DotQ4_0Generic;
   table.q4_k = DotQ4KGeneric;
@@ -548,6 +554,14 @@ float DotGeneric(TensorType type, const uint8_t* w, const uint8_t* x, int64_t n)
     default:
       return 0.0f;
   }
+}
+
+float DotF32(const float* a, const float* b, int64_t n) {
+  return Table().f32(a, b, n);
+}
+
+void AddScaledF32(float a, const float* x, float* y, int64_t n) {
+  Table().add_scaled_f32(a, x, y, n);
 }
 
 float DotDispatched(TensorType type, const uint8_t* w, const uint8_t* x, int64_t n) {

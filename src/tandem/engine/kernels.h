@@ -88,6 +88,10 @@ void QuantizeRowQ8K(const float* x, uint8_t* out, int64_t n);
 float DotGeneric(TensorType type, const uint8_t* w, const uint8_t* x_quantized, int64_t n);
 // Dispatched dot (the one MatMul uses).
 float DotDispatched(TensorType type, const uint8_t* w, const uint8_t* x_quantized, int64_t n);
+// Attention's vector steps on this CPU's best kernels: the dot product of two f32 rows (query
+// with key), and y += a * x (weighted values into the output).
+float DotF32(const float* a, const float* b, int64_t n);
+void AddScaledF32(float a, const float* x, float* y, int64_t n);
 
 namespace kernels_internal {
 // Block layouts (ggml's).
@@ -152,6 +156,7 @@ InterleavedPairFn DispatchedInterleavedPair(TensorType type);
 using Dot8Fn = void (*)(const uint8_t* w, size_t row_bytes, const void* x, int64_t n, float* out);
 struct DotTable {
   float (*f32)(const float* a, const float* b, int64_t n);
+  void (*add_scaled_f32)(float a, const float* x, float* y, int64_t n);  // y += a * x
   DotFn q8_0;
   DotFn q4_0;
   DotFn q4_k;

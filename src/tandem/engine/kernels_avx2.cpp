@@ -50,6 +50,24 @@ TANDEM_AVX2 float DotF32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+// A multiply, then an add, rounded separately as in the portable loop: the empty asm keeps the
+// compiler from fusing them (a fused multiply-add rounds once, and that alone moved a quantized
+// reference model's greedy path: the next layer quantizes these sums to 8 bits).
+TANDEM_AVX2 void AddScaledF32(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 product = _mm256_mul_ps(va, _mm256_loadu_ps(x + i));
+    asm("" : "+x"(product));
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), product));
+  }
+  for (; i < n; ++i) {
+    float product = a * x[i];
+    asm("" : "+x"(product));
+    y[i] += product;
+  }
+}
+
 // Sum of products of signed bytes, as 8 int32 lanes converted to float.
 TANDEM_AVX2 inline __m256 DotBytes(__m256i x, __m256i y) {
   __m256i ax = _mm256_sign_epi8(x, x);
@@ -529,6 +547,7 @@ bool FillAvx2Table(DotTable& table) {
     return false;
   }
   table.f32 = DotF32;
+  table.add_scaled_f32 = AddScaledF32;
   table.q8_0 = DotQ8_0;
   table.q4_0 = DotQ4_0;
   table.q4_k = DotQ4K;
